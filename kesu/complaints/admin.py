@@ -1,0 +1,78 @@
+from django.contrib import admin
+
+from .models import Attachment, Callback, Category, Complaint, ComplaintEvent, SlaPolicy
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["order", "code", "name", "description", "is_active"]
+    list_display_links = ["code"]
+    list_editable = ["order", "is_active"]
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "forward_minutes",
+        "report_minutes",
+        "resolve_hours",
+        "resolve_in_working_hours",
+        "callback_hours",
+        "callback_onsite_required",
+        "callback_by",
+    ]
+    list_filter = ["severity", "office"]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(ReadOnlyInline):
+    model = ComplaintEvent
+    fields = ["at", "type", "actor", "from_status", "to_status", "note", "visibility", "changes"]
+    readonly_fields = fields
+
+
+class CallbackInline(ReadOnlyInline):
+    model = Callback
+    fields = ["at", "by", "method", "satisfaction", "words", "confirmed"]
+    readonly_fields = fields
+
+
+class AttachmentInline(ReadOnlyInline):
+    model = Attachment
+    fields = ["original_name", "kind", "content_type", "size", "uploaded_by", "uploaded_at"]
+    readonly_fields = fields
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(admin.ModelAdmin):
+    """Read-only in the admin: complaints change only through the lifecycle (services.py)."""
+
+    list_display = ["number", "office", "status", "channel", "received_at", "nature", "severity", "category"]
+    list_filter = ["status", "nature", "severity", "channel", "category", "office"]
+    search_fields = ["number", "content"]
+    date_hierarchy = "received_at"
+    inlines = [EventInline, CallbackInline, AttachmentInline]
+    list_select_related = ["office", "category"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,73 @@
+"""Who sees what: the one place that scopes complaints to a user (issue 2 §8).
+
+Every list, page, API endpoint, export and report goes through `visible_complaints` (exposed as
+`Complaint.objects.visible_to(user)`) or `get_complaint_for_user`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from kesu.org.choices import DEPARTMENT_ROLES, OFFICE_ROLES, Role
+
+if TYPE_CHECKING:
+    from kesu.org.models import Office, User
+
+    from .models import Complaint
+
+
+def visible_complaints(qs: QuerySet, user: User) -> QuerySet:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_company_wide:
+        return qs
+    if user.role in OFFICE_ROLES:
+        return qs.filter(office__in=user.offices.values("pk"))
+    if user.role in DEPARTMENT_ROLES:
+        q = Q(handler=user)
+        if user.department_id:
+            q |= Q(department_id=user.department_id)
+        return qs.filter(q)
+    if user.role == Role.RESIDENT and user.phone:
+        return qs.filter(Q(complainant_phone=user.phone) | Q(resident__phone=user.phone))
+    return qs.none()
+
+
+def get_complaint_for_user(user: User, key: str | int) -> Complaint:
+    """Fetch by number (or id) through the scope: 404 whether it does not exist or is not visible."""
+    from .models import Complaint
+
+    qs = Complaint.objects.visible_to(user).select_related("office")
+    key_str = str(key)
+    lookup = {"pk": int(key_str)} if key_str.isdigit() else {"number": key_str}
+    try:
+        return qs.get(**lookup)
+    except Complaint.DoesNotExist:
+        raise Http404("complaint not found") from None
+
+
+def offices_for(user: User) -> QuerySet[Office]:
+    """Offices the user works in (may register complaints for)."""
+    from kesu.org.models import Office
+
+    if user.is_company_wide:
+        return Office.objects.filter(is_active=True)
+    if user.role in OFFICE_ROLES:
+        return user.offices.filter(is_active=True)
+    if user.role in DEPARTMENT_ROLES and user.department_id:
+        return Office.objects.filter(pk=user.department.office_id, is_active=True)
+    return Office.objects.none()
+
+
+def can_see_complainant(user: User, complaint: Complaint) -> bool:
+    """Identity is kept from the staff complained about (对投诉人身份保密), and from their department."""
+    if complaint.complained_staff_id is not None and complaint.complained_staff_id == user.pk:
+        return False
+    return not (
+        user.role in DEPARTMENT_ROLES
+        and complaint.complained_department_id is not None
+        and complaint.complained_department_id == user.department_id
+    )

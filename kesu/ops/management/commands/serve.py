@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import connections
+
+
+class Command(BaseCommand):
+    help = (
+        "启动客诉系统（网页服务，内置时限检查）。Serve Kesu: the web app (gunicorn) and, unless --no-sweeper, "
+        "an in-process sweeper that checks deadlines every few seconds."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("KESU_WEB_WORKERS", "2")))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("KESU_WEB_THREADS", "4")))
+        parser.add_argument(
+            "--no-sweeper", action="store_true", help="do not run the deadline sweeper here (scaled mode)"
+        )
+        parser.add_argument(
+            "--sweep-seconds",
+            type=float,
+            default=float(os.environ.get("KESU_SWEEP_SECONDS", "30")),
+            help="sweep interval",
+        )
+
+    def handle(self, *args, **options):
+        from gunicorn.app.base import BaseApplication
+
+        from kesu.ops.sweeper import Sweeper
+        from kesu.wsgi import application
+
+        call_command("collectstatic", interactive=False, verbosity=0)
+        connections.close_all()  # never hand an open connection to forked workers
+        bind = f"{options['host']}:{options['port']}"
+        sweeper = None if options["no_sweeper"] else Sweeper(options["sweep_seconds"])
+
+        class Server(BaseApplication):
+            def load_config(self):
+                self.cfg.set("bind", bind)
+                self.cfg.set("workers", options["workers"])
+                self.cfg.set("threads", options["threads"])
+                self.cfg.set("worker_class", "gthread")
+                self.cfg.set("accesslog", "-" if settings.DEBUG else None)
+                self.cfg.set("graceful_timeout", 5)
+                if sweeper is not None:
+                    self.cfg.set("when_ready", lambda server: sweeper.start())
+
+            def load(self):
+                return application
+
+        self.stdout.write(f"Kesu serving on http://{bind}/  (sweeper: {'off' if sweeper is None else 'on'})")
+        Server().run()
