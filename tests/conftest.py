@@ -20,6 +20,16 @@ def local(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=TZ)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Policies and calendar overrides are cached per process; a rolled-back test leaves no signal."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def org(db):
     from kesu.org.models import Building, Company, Department, Office, Resident, Unit, User

@@ -59,19 +59,32 @@ DEFAULT_POLICIES: dict[str, Policy] = {
 _POLICY_FIELDS = [f.name for f in fields(Policy)]
 
 
+_POLICIES_KEY = "kesu:sla-policies"
+
+
+def _policy_rows() -> dict[tuple[int | None, str], Policy]:
+    # The policy table is tiny and read on every action; cached per process, dropped on change
+    # (other processes pick a change up within the timeout).
+    rows = cache.get(_POLICIES_KEY)
+    if rows is None:
+        rows = {
+            (row.office_id, row.severity): Policy(**{name: getattr(row, name) for name in _POLICY_FIELDS})
+            for row in SlaPolicy.objects.all()
+        }
+        cache.set(_POLICIES_KEY, rows, 60)
+    return rows
+
+
 def policy_for(office: Office | int, severity: str) -> Policy:
     """The office's own row wins, then the company default row, then the built-in default."""
     office_id = office if isinstance(office, int) else office.pk
-    rows = {
-        row.office_id: row
-        for row in SlaPolicy.objects.filter(
-            Q(office_id=office_id) | Q(office__isnull=True), severity=severity
-        )
-    }
-    row = rows.get(office_id) or rows.get(None)
-    if row is None:
-        return DEFAULT_POLICIES[severity]
-    return Policy(**{name: getattr(row, name) for name in _POLICY_FIELDS})
+    rows = _policy_rows()
+    return rows.get((office_id, severity)) or rows.get((None, severity)) or DEFAULT_POLICIES[severity]
+
+
+@receiver([post_save, post_delete], sender=SlaPolicy)
+def _forget_policies(**kwargs) -> None:
+    cache.delete(_POLICIES_KEY)
 
 
 def company_tz() -> ZoneInfo:

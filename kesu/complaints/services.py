@@ -165,7 +165,7 @@ def _begin(
     try:
         fresh = (
             Complaint.objects.visible_to(user)
-            .select_for_update()
+            .select_for_update(of=("self",))
             .select_related("office", "category")
             .get(pk=complaint.pk)
         )

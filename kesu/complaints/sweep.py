@@ -32,7 +32,7 @@ def process_one(complaint_id: int, kind: str, now: dt.datetime) -> int | None:
     (by an earlier sweep or a concurrent one) or no longer overdue."""
     with transaction.atomic():
         c = (
-            Complaint.objects.select_for_update()
+            Complaint.objects.select_for_update(of=("self",))
             .select_related("office", "category")
             .filter(pk=complaint_id)
             .first()
