@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -85,6 +86,7 @@ def policy_for(office: Office | int, severity: str) -> Policy:
 @receiver([post_save, post_delete], sender=SlaPolicy)
 def _forget_policies(**kwargs) -> None:
     cache.delete(_POLICIES_KEY)
+    transaction.on_commit(lambda: cache.delete(_POLICIES_KEY))
 
 
 def company_tz() -> ZoneInfo:
@@ -104,7 +106,10 @@ def calendar_overrides() -> dict[dt.date, bool]:
 
 @receiver([post_save, post_delete], sender=CalendarOverride)
 def _forget_overrides(**kwargs) -> None:
+    # Now (for this transaction's own reads) and again after commit (a concurrent read in between
+    # would have put the old calendar back).
     cache.delete(_OVERRIDES_KEY)
+    transaction.on_commit(lambda: cache.delete(_OVERRIDES_KEY))
 
 
 def calendar_for(office: Office) -> WorkCalendar:

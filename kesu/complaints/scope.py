@@ -27,7 +27,8 @@ def visible_complaints(qs: QuerySet, user: User) -> QuerySet:
     if user.role in OFFICE_ROLES:
         return qs.filter(office__in=user.offices.values("pk"))
     if user.role in DEPARTMENT_ROLES:
-        q = Q(handler=user)
+        # First-contact ownership (首问负责制): whoever registered it keeps following it.
+        q = Q(handler=user) | Q(owner=user)
         if user.department_id:
             q |= Q(department_id=user.department_id)
         return qs.filter(q)
@@ -42,7 +43,7 @@ def get_complaint_for_user(user: User, key: str | int) -> Complaint:
 
     qs = Complaint.objects.visible_to(user).select_related("office")
     key_str = str(key)
-    lookup = {"pk": int(key_str)} if key_str.isdigit() else {"number": key_str}
+    lookup = {"pk": int(key_str)} if key_str.isascii() and key_str.isdigit() else {"number": key_str}
     try:
         return qs.get(**lookup)
     except Complaint.DoesNotExist:

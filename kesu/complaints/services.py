@@ -1039,42 +1039,26 @@ def merge(
 ) -> Complaint:
     """Several residents, one problem: handle it once (SPEC §4). This complaint follows the target."""
     now = _now(at)
-    c = _begin(complaint, by, "merge", version)
     errors: dict[str, str] = {}
-    other = _other(by, target, c, errors)
+    other = _other(by, target, complaint, errors)
     reason = _text(errors, "reason", reason, required=False, max_chars=2000)
-    if other is not None and not errors:
-        if other.office_id != c.office_id:
-            errors["target"] = _("只能合并到同一管理处的投诉。")
-        elif other.status not in OPEN_STATUSES:
-            errors["target"] = _("只能合并到未完结的投诉。")
     _raise(errors)
     assert other is not None
+    # Lock both rows in id order (two opposite merges cannot deadlock), then check on the locked rows.
+    list(Complaint.objects.select_for_update().filter(pk__in=sorted([complaint.pk, other.pk])).order_by("pk"))
+    c = _begin(complaint, by, "merge", version)
+    other = Complaint.objects.select_related("office").get(pk=other.pk)
+    if other.office_id != c.office_id:
+        errors["target"] = _("只能合并到同一管理处的投诉。")
+    elif other.status not in OPEN_STATUSES or other.merged_into_id is not None:
+        errors["target"] = _("只能合并到未完结的投诉。")
+    _raise(errors)
     from_status = c.status
     changes: dict[str, list[Any]] = {}
     _set(c, changes, status=S.MERGED, merged_into=other, closed_at=now)
-    _commit(
-        c,
-        by,
-        EventType.MERGED,
-        now,
-        changes,
-        from_status=from_status,
-        note=reason,
-        data={"target": other.number},
-    )
+    _commit(c, by, EventType.MERGED, now, changes, from_status=from_status, note=reason, data={"target": other.number})
     # The target's timeline says what joined it; its version moves so concurrent editors notice.
-    target_locked = Complaint.objects.select_for_update().get(pk=other.pk)
-    _commit(
-        target_locked,
-        by,
-        EventType.MERGED_IN,
-        now,
-        {},
-        from_status=target_locked.status,
-        note=reason,
-        data={"source": c.number},
-    )
+    _commit(other, by, EventType.MERGED_IN, now, {}, from_status=other.status, note=reason, data={"source": c.number})
     return c
 
 
