@@ -4,6 +4,7 @@ import tempfile
 from pathlib import Path
 
 from kesu.settings import *  # noqa: F403
+from kesu.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="kesu-test-media-"))
@@ -13,7 +14,9 @@ STORAGES = {
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not the shared in-memory database: concurrent threads then queue on the write lock
     # as they do in production instead of failing with "database table is locked".
-    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.mkdtemp(prefix="kesu-test-db-")) / "test.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.mkdtemp(prefix="kesu-test-db-")) / "test.sqlite3")
+    }

@@ -399,21 +399,22 @@ def _changes(c: Complaint, type: str) -> dict:
     [{"severity": "major", "reason": "业主已向媒体反映"}, {"is_major": True}],
     ids=["severity-revised-to-major", "major-flag"],
 )
-def test_assessing_a_general_complaint_as_major_recomputes_its_deadlines(org, judgement):
+def test_assessing_a_general_complaint_as_major_runs_the_major_limits_from_the_judgement(org, judgement):
     registered = {"severity": "general"} if "severity" in judgement else {}
     c = register(org, local(2026, 3, 10, 10, 0), **registered)
     c = services.assess(c, org.supervisor, at=local(2026, 3, 10, 10, 5), **judgement)
+    assert c.major_at == local(2026, 3, 10, 10, 5)
     assert due(c) == expect(
-        forward_due_at=local(2026, 3, 10, 10, 10),
-        report_due_at=local(2026, 3, 10, 11, 0),
-        resolve_due_at=local(2026, 3, 11, 10, 0),
+        forward_due_at=local(2026, 3, 10, 10, 15),
+        report_due_at=local(2026, 3, 10, 11, 5),
+        resolve_due_at=local(2026, 3, 11, 10, 5),
         committed_answer_at=local(2026, 3, 12, 10, 0),  # already promised: not changed
         onsite_callback_required=True,
     )
     changes = _changes(c, EventType.ASSESSED)
-    assert changes["forward_due_at"] == [local(2026, 3, 10, 10, 20), local(2026, 3, 10, 10, 10)]
-    assert changes["report_due_at"] == [None, local(2026, 3, 10, 11, 0)]
-    assert changes["resolve_due_at"] == [local(2026, 3, 12, 12, 0), local(2026, 3, 11, 10, 0)]
+    assert changes["forward_due_at"] == [local(2026, 3, 10, 10, 20), local(2026, 3, 10, 10, 15)]
+    assert changes["report_due_at"] == [None, local(2026, 3, 10, 11, 5)]
+    assert changes["resolve_due_at"] == [local(2026, 3, 12, 12, 0), local(2026, 3, 11, 10, 5)]
     assert "callback_due_at" not in changes
 
 
@@ -421,7 +422,7 @@ def test_assessing_as_major_at_night_starts_the_forward_clock_at_once(org):
     c = register(org, local(2026, 3, 10, 23, 30))
     assert c.forward_due_at == local(2026, 3, 11, 8, 20)
     c = services.assess(c, org.supervisor, is_major=True, at=local(2026, 3, 10, 23, 35))
-    assert (c.forward_due_at, c.report_due_at) == (local(2026, 3, 10, 23, 40), local(2026, 3, 11, 0, 30))
+    assert (c.forward_due_at, c.report_due_at) == (local(2026, 3, 10, 23, 45), local(2026, 3, 11, 0, 35))
 
 
 @pytest.mark.parametrize(

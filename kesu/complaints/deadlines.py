@@ -123,6 +123,9 @@ def _after(start: dt.datetime, hours: int, working: bool, cal: WorkCalendar) -> 
 def compute_deadlines(c: Complaint, policy: Policy, cal: WorkCalendar) -> dict[str, object]:
     """The deadline columns for the complaint as it is now."""
     received = c.received_at
+    if c.effective_severity == Severity.MAJOR and c.major_at and c.major_at > received:
+        # Judged major after intake: its limits run from that judgement, not from a past nobody could act in.
+        received = c.major_at
     forward_start = received
     if policy.night_waits_for_morning and not cal.in_window(received):
         # Night duty: general/minor complaints go to the CS staff first thing next working morning.

@@ -182,6 +182,8 @@ class Complaint(models.Model):
     nature = models.CharField(_("性质"), max_length=10, choices=Nature.choices, blank=True)
     nature_subtype = models.CharField(_("沟通类型"), max_length=10, choices=NatureSubtype.choices, blank=True)
     is_major = models.BooleanField(_("重大投诉"), default=False)
+    # When it was first judged major: the major time limits (report within the hour, …) run from here.
+    major_at = models.DateTimeField(_("判定为重大的时间"), null=True, blank=True)
     severity = models.CharField(_("严重程度"), max_length=10, choices=Severity.choices, blank=True)
     category = models.ForeignKey(
         Category,

@@ -450,6 +450,8 @@ def register(
         )
         if nature or severity or category_obj or is_major:
             c.assessed_at, c.assessed_by = now, by
+        if c.effective_severity == Severity.MAJOR:
+            c.major_at = received
         policy = policy_for(office_obj, c.effective_severity)
         if on_spot_answer:
             # Answered on the spot (当场答复): handled at once, awaiting callback or closing.
@@ -603,6 +605,8 @@ def assess(
     was_major = _is_major(c)
     changes: dict[str, list[Any]] = {}
     _set(c, changes, **changed, assessed_at=now, assessed_by=by)
+    if _is_major(c) and c.major_at is None:
+        _set(c, changes, major_at=now)
     return _commit(
         c,
         by,
@@ -1056,9 +1060,27 @@ def merge(
     from_status = c.status
     changes: dict[str, list[Any]] = {}
     _set(c, changes, status=S.MERGED, merged_into=other, closed_at=now)
-    _commit(c, by, EventType.MERGED, now, changes, from_status=from_status, note=reason, data={"target": other.number})
+    _commit(
+        c,
+        by,
+        EventType.MERGED,
+        now,
+        changes,
+        from_status=from_status,
+        note=reason,
+        data={"target": other.number},
+    )
     # The target's timeline says what joined it; its version moves so concurrent editors notice.
-    _commit(other, by, EventType.MERGED_IN, now, {}, from_status=other.status, note=reason, data={"source": c.number})
+    _commit(
+        other,
+        by,
+        EventType.MERGED_IN,
+        now,
+        {},
+        from_status=other.status,
+        note=reason,
+        data={"source": c.number},
+    )
     return c
 
 

@@ -37,6 +37,7 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         # Imported after collectstatic: WhiteNoise indexes the static folder when the app loads.
         from kesu.wsgi import application
+
         connections.close_all()  # never hand an open connection to forked workers
         bind = f"{options['host']}:{options['port']}"
         sweeper = None if options["no_sweeper"] else Sweeper(options["sweep_seconds"])
