@@ -70,10 +70,19 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "axes",
     "kesu.org",
     "kesu.complaints",
     "kesu.notify",
     "kesu.ops",
+    "kesu.web",
+    "kesu.api",
+    "kesu.reports",
 ]
 
 MIDDLEWARE = [
@@ -86,7 +95,19 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: locks out repeated failed sign-ins.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("KESU_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("KESU_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 ROOT_URLCONF = "kesu.urls"
 WSGI_APPLICATION = "kesu.wsgi.application"
@@ -94,7 +115,7 @@ WSGI_APPLICATION = "kesu.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "kesu" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -175,6 +196,19 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 KESU_REDIS_URL = env_str("KESU_REDIS_URL")
 KESU_BASE_URL = env_str("KESU_BASE_URL", "http://127.0.0.1:8000")
+
+STATICFILES_DIRS: list = []
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# --- web workspace (issue 3) ---
+# --- end web workspace ---
+
+# --- API (issue 4) ---
+# --- end API ---
+
+# --- reports (issue 5) ---
+# --- end reports ---
 
 LOGGING = {
     "version": 1,

@@ -44,6 +44,7 @@ from .deadlines import apply_deadlines, calendar_for, company_tz, policy_for
 from .errors import RoleNotAllowed, StaleVersion, TransitionNotAllowed
 from .models import Attachment, Callback, Category, Complaint, ComplaintCounter, ComplaintEvent, SlaPolicy
 from .scope import offices_for
+from .search import index_text
 from .validation import MAX_CONTENT_CHARS, clean_text, normalize_phone
 
 S = Status
@@ -437,6 +438,7 @@ def register(
             unit=unit_obj,
             address=address,
             content=content,
+            search_text=index_text(content, complained_party, address),
             complained_party=complained_party,
             complained_department=complained_department,
             complained_staff=complained_staff,
