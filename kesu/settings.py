@@ -108,6 +108,7 @@ AXES_FAILURE_LIMIT = env_int("KESU_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("KESU_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "kesu.urls"
 WSGI_APPLICATION = "kesu.wsgi.application"
