@@ -312,6 +312,16 @@ class ComplaintCounter(models.Model):
         return f"{self.office_id}:{self.period}:{self.last}"
 
 
+class ComplaintEventQuerySet(models.QuerySet["ComplaintEvent"]):
+    """The timeline is append-only, in bulk too."""
+
+    def update(self, **kwargs):
+        raise RuntimeError("ComplaintEvent is append-only")
+
+    def delete(self):
+        raise RuntimeError("ComplaintEvent is append-only")
+
+
 class ComplaintEvent(models.Model):
     """Append-only timeline: the audit trail and the handling record (投诉处理记录表).
 
@@ -334,6 +344,8 @@ class ComplaintEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True)
     visibility = models.CharField(max_length=12, choices=Visibility.choices, default=Visibility.INTERNAL)
+
+    objects = ComplaintEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("处理记录")

@@ -409,6 +409,13 @@ def register(
         and complained_department.office_id != office_obj.pk
     ):
         errors["complained_department"] = _("被投诉部门不属于该管理处。")
+    if complained_staff is not None and office_obj is not None:
+        works_here = complained_staff.offices.filter(pk=office_obj.pk).exists() or (
+            complained_staff.department_id is not None
+            and complained_staff.department.office_id == office_obj.pk
+        )
+        if not works_here:
+            errors["complained_staff"] = _("被投诉人员不属于该管理处。")
 
     checked: list[tuple[IO[bytes], upload_checks.CheckedFile]] = []
     if len(attachments) > upload_checks.MAX_ATTACHMENTS_PER_COMPLAINT:
@@ -921,7 +928,13 @@ def close(
             if not value:
                 errors[field] = _("有效投诉结案须填写总结（原因、教训、预防措施）。")
     if outcome == CloseOutcome.RESOLVED:
-        on_spot_ok = bool(c.on_spot_answer) and c.resolution == c.on_spot_answer and not _is_major(c)
+        # Answered on the spot and never called back since: the complainant accepted it at the counter.
+        on_spot_ok = (
+            bool(c.on_spot_answer)
+            and c.resolution == c.on_spot_answer
+            and not _is_major(c)
+            and not c.satisfaction
+        )
         if c.satisfaction not in SATISFIED_VALUES and not on_spot_ok:
             if not c.satisfaction:
                 raise TransitionNotAllowed(_("尚未回访，不能结案。"))
@@ -1010,6 +1023,8 @@ def link_repeat(
     errors: dict[str, str] = {}
     other = _other(by, target, c, errors)
     reason = _text(errors, "reason", reason, required=False, max_chars=2000)
+    if other is not None and not errors and other.office_id != c.office_id:
+        errors["target"] = _("只能关联同一管理处的投诉。")
     if other is not None and not errors:
         seen, cur = {c.pk}, other
         while cur is not None:  # no cycles: the earlier complaint must not be a repeat of this one
@@ -1045,6 +1060,9 @@ def merge(
 ) -> Complaint:
     """Several residents, one problem: handle it once (SPEC §4). This complaint follows the target."""
     now = _now(at)
+    _begin(
+        complaint, by, "merge", version
+    )  # role, scope and state first: refusals do not depend on the target
     errors: dict[str, str] = {}
     other = _other(by, target, complaint, errors)
     reason = _text(errors, "reason", reason, required=False, max_chars=2000)

@@ -1,0 +1,1036 @@
+"""The demo company: offices, departments, homes, residents, staff and two months of complaints.
+
+Deterministic: one ``random.Random(seed)`` drives everything, iterated in a stable order, so the
+same seed and ``now`` give the same company (numbers, texts, states). Organisation rows are
+bulk-created; every complaint goes through the lifecycle functions in
+``kesu.complaints.services`` only, back-dated with ``at=`` so timelines, deadlines, breaches and
+notifications look like two months of real work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from kesu.complaints import services
+from kesu.complaints.choices import (
+    CallbackMethod,
+    Channel,
+    CloseOutcome,
+    DeclineReason,
+    Nature,
+    NatureSubtype,
+    Satisfaction,
+    Severity,
+    Status,
+    Tier,
+)
+from kesu.complaints.deadlines import calendar_for, company_tz
+from kesu.complaints.models import Category, Complaint, SlaBreach
+from kesu.complaints.sweep import sweep
+from kesu.notify.models import Outbox
+from kesu.org.choices import DepartmentType, ResidentKind, Role
+from kesu.org.models import Building, Company, Department, Office, Resident, Unit, User
+from kesu.worktime import WorkCalendar
+
+from . import corpus
+
+DEMO_PASSWORD = "demo12345"
+COMPANY_NAME = "示范物业服务有限公司"
+
+# The logins `kesu demo` prints.
+DEMO_LOGINS: tuple[str, ...] = (
+    "admin",
+    "reception",
+    "supervisor",
+    "cs_manager",
+    "handler",
+    "director",
+    "director2",
+    "quality",
+    "executive",
+)
+
+D = DepartmentType
+# Departments every office has, and their names on the org chart.
+DEPARTMENTS: tuple[tuple[str, str], ...] = (
+    (D.CS_CENTER, "客服中心"),
+    (D.DUTY_ROOM, "监控中心"),
+    (D.ENGINEERING, "工程部"),
+    (D.SECURITY, "保安部"),
+    (D.CLEANING, "环境部"),
+    (D.LANDSCAPING, "绿化部"),
+    (D.BILLING, "收费处"),
+    (D.HOUSEKEEPING, "管家部"),
+)
+CLUBHOUSE = (D.CLUBHOUSE, "会所")
+# Departments with their own handler and manager accounts (others are handled by the CS supervisor).
+STAFFED_DEPARTMENTS: dict[str, str] = {D.ENGINEERING: "eng", D.SECURITY: "sec", D.CLEANING: "cln"}
+
+# Which department takes a complaint of each category (assist complaints: neighbours' matters go
+# to the housekeepers).
+VALID_DEPARTMENT: dict[str, str] = {
+    "facilities": D.ENGINEERING,
+    "security": D.SECURITY,
+    "fire": D.SECURITY,
+    "traffic": D.SECURITY,
+    "environment": D.CLEANING,
+    "construction": D.HOUSEKEEPING,
+    "fees": D.BILLING,
+    "clubhouse": D.CLUBHOUSE,
+    "service": D.CS_CENTER,
+    "home_service": D.ENGINEERING,
+    "internal": D.CS_CENTER,
+}
+ASSIST_DEPARTMENT: dict[str, str] = {
+    **VALID_DEPARTMENT,
+    "environment": D.HOUSEKEEPING,
+    "fire": D.HOUSEKEEPING,
+}
+
+CHANNEL_WEIGHTS: tuple[tuple[str, int], ...] = (
+    (Channel.PHONE, 42),
+    (Channel.VISIT, 20),
+    (Channel.WECHAT, 12),
+    (Channel.ONLINE, 8),
+    (Channel.REFERRAL, 6),
+    (Channel.LETTER, 4),
+    (Channel.EMAIL, 3),
+    (Channel.OTHER, 2),
+    (Channel.MEDIA, 1),
+)
+MAJOR_CHANNEL_WEIGHTS: tuple[tuple[str, int], ...] = (
+    (Channel.PHONE, 4),
+    (Channel.VISIT, 3),
+    (Channel.REFERRAL, 2),
+    (Channel.MEDIA, 1),
+)
+
+# Maps corpus.DECLINE_REASONS (by position) to the reason code recorded with them.
+DECLINE_CODES: tuple[str, ...] = (
+    DeclineReason.OUTSIDE_RESPONSIBILITY,
+    DeclineReason.OUTSIDE_RESPONSIBILITY,
+    DeclineReason.OUTSIDE_RESPONSIBILITY,
+    DeclineReason.OUTSIDE_RESPONSIBILITY,
+    DeclineReason.IN_LITIGATION,
+    DeclineReason.NO_FACTS,
+    DeclineReason.OUTSIDE_RESPONSIBILITY,
+)
+
+# Short texts the corpus has no list for.
+ASSIST_RESOLUTIONS = (
+    "管家已上门与相关住户沟通，对方表示会注意，已将协调结果告知投诉业主。",
+    "已在单元门口和业主群发布文明公约提醒，并对相关住户进行当面劝导。",
+    "已约双方业主到管理处面谈，达成一致意见，管家继续跟进。",
+    "已调取监控并上门提醒相关住户，同时加强该区域巡查。",
+    "已联系相关住户到场处理，并协助双方沟通后续赔偿事宜。",
+)
+INVALID_ANSWERS = (
+    "已向业主耐心解释：该事项不属于物业服务范围，并提供了相关单位的联系电话，业主表示理解。",
+    "客服主管已致电业主说明情况，协助其联系相关责任单位，并将持续关注进展。",
+    "已向业主说明该问题由开发商或专业公司负责，物业已代为转达，业主表示接受。",
+)
+ON_SPOT_ANSWERS = (
+    "前台当场查询并向业主说明了情况，业主表示理解。",
+    "客服当场解释收费标准并出示物价备案文件，业主认可。",
+    "当场为业主联系了相关单位并告知办理渠道，业主表示满意。",
+    "当场致歉并说明了原因和后续安排，业主表示接受。",
+)
+REVISE_REASONS = (
+    "经现场核实，系楼上住户原因造成，不属于物业责任，改判为协助处理。",
+    "经核查，问题由相邻业主引起，物业协助协调，改判为协助处理投诉。",
+)
+FACTS_UNTRUE_NOTES = (
+    "经调取监控和现场核实，业主反映的情况与事实不符，已向业主说明。",
+    "经多方核实，情况不属实，已向业主耐心解释并做好记录。",
+)
+
+# Fates: where a complaint's story ends (before `now` cuts it short).
+NORMAL = "normal"
+ON_SPOT = "on_spot"
+DECLINED = "declined"
+WITHDRAWN = "withdrawn"
+MERGED = "merged"
+STUCK_RECEIVED = "stuck_received"
+STUCK_DISPATCHED = "stuck_dispatched"
+STUCK_IN_PROGRESS = "stuck_in_progress"
+STUCK_RESOLVED = "stuck_resolved"
+STUCK_RECTIFYING = "stuck_rectifying"
+STUCK = (STUCK_RECEIVED, STUCK_DISPATCHED, STUCK_IN_PROGRESS, STUCK_RESOLVED, STUCK_RECTIFYING)
+STUCK_WITHIN = dt.timedelta(days=14)
+
+
+class DemoError(Exception):
+    """The database is not empty, or the parameters make no sense."""
+
+
+@dataclass
+class DemoSummary:
+    offices: int = 0
+    departments: int = 0
+    buildings: int = 0
+    units: int = 0
+    residents: int = 0
+    staff: int = 0
+    complaints: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_nature: dict[str, int] = field(default_factory=dict)
+    major: int = 0
+    overdue: int = 0
+    breaches: int = 0
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        status = "  ".join(f"{Status(s).label} {n}" for s, n in self.by_status.items())
+        nature = "  ".join(f"{Nature(s).label} {n}" for s, n in self.by_nature.items())
+        return [
+            f"管理处 offices: {self.offices}   部门 departments: {self.departments}   "
+            f"楼栋 buildings: {self.buildings}   房屋 units: {self.units}",
+            f"住户 residents: {self.residents}   员工 staff: {self.staff}",
+            f"投诉 complaints: {self.complaints}   重大 major: {self.major}   "
+            f"当前超时 overdue now: {self.overdue}   超时记录 breaches: {self.breaches}",
+            f"按状态 by status: {status}",
+            f"按性质 by nature: {nature}",
+            f"用时 time: {self.seconds:.1f} s",
+        ]
+
+
+@dataclass
+class _Office:
+    office: Office
+    depts: dict[str, Department]
+    units: list[Unit]
+    residents: list[Resident]
+    staff: dict[str, User]  # receptionist, supervisor, cs_manager, director, eng_handler, eng_manager, ...
+    cal: WorkCalendar
+
+
+@dataclass
+class _Plan:
+    """One complaint's story, decided before anything is written."""
+
+    received_at: dt.datetime
+    nature: str = Nature.VALID
+    is_major: bool = False
+    fate: str = NORMAL
+    reopen: bool = False
+    slow: bool = False
+    category: str = ""
+    template: str = ""
+    unit: Unit | None = None
+    resident: Resident | None = None
+    repeat_of: int | None = None  # index of the earlier complaint in the office's plan list
+    merge_into: int | None = None
+    # Decided when it is registered:
+    number: str = ""
+    severity: str = ""
+    subtype: str = ""
+    judged_now: bool = False  # judged by whoever registered it, or later by the CS supervisor
+    revise: bool = False  # judged valid first, revised to assist by the department
+    dept: Department | None = None
+    last_at: dt.datetime | None = None  # its last step
+
+
+class _Stop(Exception):
+    """The next step would happen after `now`: the complaint stays where it is."""
+
+
+class _Clock:
+    """Moves one complaint's time forward; refuses to pass `now`."""
+
+    def __init__(self, now: dt.datetime, cal: WorkCalendar, start: dt.datetime) -> None:
+        self.now, self.cal, self.t = now, cal, start
+
+    def after(self, *, minutes: float = 0, hours: float = 0, working: bool = False) -> dt.datetime:
+        delta = dt.timedelta(minutes=minutes, hours=hours)
+        t = self.cal.add_working_time(self.t, delta) if working else self.t + delta
+        t = max(t, self.t + dt.timedelta(minutes=1))
+        if t > self.now:
+            raise _Stop
+        self.t = t
+        return t
+
+    def wait_for_window(self) -> None:
+        """Night or holiday: the next step waits for the next working morning."""
+        if not self.cal.in_window(self.t):
+            self.t = self.cal.next_window_start(self.t)
+
+
+def generate(
+    seed: int = 2026,
+    months: int = 2,
+    now: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+    *,
+    offices: int = 25,
+    per_office_month: tuple[int, int] = (25, 40),
+) -> DemoSummary:
+    """Create the demo company in an empty database and return what was made."""
+    started = time.perf_counter()
+    now = now or timezone.now()
+    if timezone.is_naive(now):
+        raise DemoError("now must be timezone-aware")
+    if not 1 <= months <= 12:
+        raise DemoError("months must be between 1 and 12 (complaints may be back-dated one year at most)")
+    if not 1 <= offices <= len(corpus.OFFICES):
+        raise DemoError(f"offices must be between 1 and {len(corpus.OFFICES)}")
+    if Complaint.objects.exists() or Office.objects.exists():
+        raise DemoError(
+            "数据库中已有管理处或投诉数据，演示数据只能导入空数据库。The database already has offices or complaints."
+        )
+    taken = list(User.objects.filter(username__in=DEMO_LOGINS).values_list("username", flat=True))
+    if taken:
+        raise DemoError(f"用户名已被占用 usernames already taken: {', '.join(sorted(taken))}")
+    if Category.objects.filter(code__in=corpus.CATEGORY_CODES, is_active=True).count() != len(
+        corpus.CATEGORY_CODES
+    ):
+        raise DemoError(
+            "默认投诉分类缺失（请先 migrate）。The default categories are missing: run migrate first."
+        )
+    say = progress or (lambda line: None)
+    rng = random.Random(seed)
+
+    with transaction.atomic():
+        ctxs = _organisation(rng, offices, say)
+        gen = _Complaints(rng, now, months, per_office_month)
+        for ctx in ctxs:
+            n = gen.office(ctx)
+            say(f"{ctx.office.code} {ctx.office.name}: {n} 条投诉 complaints")
+        result = sweep(now)
+        # The story happened in the past: its SMS and in-app messages were delivered then. Only the
+        # last day's stay pending, so a demo user sees their notifications arrive and the logs fill.
+        day_ago = now - dt.timedelta(days=1)
+        Outbox.objects.filter(created_at__lt=day_ago).update(state=Outbox.State.SENT, sent_at=F("created_at"))
+        Outbox.objects.filter(created_at__lt=day_ago, channel=Outbox.Channel.INAPP).update(
+            read_at=F("created_at")
+        )
+
+    summary = DemoSummary(
+        offices=len(ctxs),
+        departments=Department.objects.count(),
+        buildings=Building.objects.count(),
+        units=Unit.objects.count(),
+        residents=Resident.objects.count(),
+        staff=User.objects.count(),
+        complaints=Complaint.objects.count(),
+        major=Complaint.objects.filter(is_major=True).count(),
+        overdue=Complaint.objects.overdue(now=now).count(),
+        breaches=SlaBreach.objects.count(),
+    )
+    counts = Counter(Complaint.objects.values_list("status", flat=True))
+    summary.by_status = {s: counts[s] for s in Status.values if counts[s]}
+    natures = Counter(Complaint.objects.values_list("nature", flat=True))
+    summary.by_nature = {n: natures[n] for n in Nature.values if natures[n]}
+    summary.seconds = time.perf_counter() - started
+    say(f"时限检查 sweep: {result.breaches} 条超时记录 breaches")
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# organisation
+
+
+def _organisation(rng: random.Random, n_offices: int, say: Callable[[str], None]) -> list[_Office]:
+    password = make_password(DEMO_PASSWORD)  # once: Argon2 is deliberately slow
+    company = Company.objects.create(name=COMPANY_NAME)
+    offices = Office.objects.bulk_create(
+        [
+            Office(company=company, code=code, name=name, households=0)
+            for code, name in corpus.OFFICES[:n_offices]
+        ]
+    )
+    dept_rows: list[Department] = []
+    for office in offices:
+        kinds = list(DEPARTMENTS)
+        if rng.random() < 0.5 or office.code == "Y01":
+            kinds.append(CLUBHOUSE)
+        dept_rows += [Department(office=office, type=t, name=name) for t, name in kinds]
+    dept_rows = Department.objects.bulk_create(dept_rows)
+
+    phones: set[str] = set()
+
+    def unique_mobile() -> str:
+        while True:
+            phone = corpus.mobile(rng)
+            if phone not in phones:
+                phones.add(phone)
+                return phone
+
+    users: list[User] = []
+    user_offices: list[tuple[User, Office | None]] = []
+
+    def staff(
+        username: str, role: str, office: Office | None, dept: Department | None = None, **extra
+    ) -> User:
+        u = User(
+            username=username,
+            password=password,
+            role=role,
+            department=dept,
+            display_name=corpus.person_name(rng),
+            phone=unique_mobile(),
+            **extra,
+        )
+        users.append(u)
+        user_offices.append((u, office))
+        return u
+
+    ctxs: list[_Office] = []
+    for office in offices:
+        depts = {d.type: d for d in dept_rows if d.office_id == office.pk}
+        prefix = office.code.lower() + "_"
+        first, second = office.code == "Y01", office.code == "Y02"
+        people = {
+            "receptionist": staff(
+                "reception" if first else prefix + "reception", Role.RECEPTIONIST, office, on_night_duty=True
+            ),
+            "supervisor": staff("supervisor" if first else prefix + "supervisor", Role.SUPERVISOR, office),
+            "cs_manager": staff("cs_manager" if first else prefix + "cs_manager", Role.CS_MANAGER, office),
+            "director": staff(
+                "director" if first else "director2" if second else prefix + "director", Role.DIRECTOR, office
+            ),
+        }
+        for dtype, short in STAFFED_DEPARTMENTS.items():
+            name = "handler" if first and dtype == D.ENGINEERING else f"{prefix}{short}_handler"
+            people[f"{short}_handler"] = staff(name, Role.HANDLER, None, depts[dtype])
+            people[f"{short}_manager"] = staff(
+                f"{prefix}{short}_manager", Role.DEPT_MANAGER, None, depts[dtype]
+            )
+        ctxs.append(_Office(office, depts, [], [], people, calendar_for(office)))
+    staff("quality", Role.QUALITY, None)
+    staff("executive", Role.EXECUTIVE, None)
+    staff("admin", Role.ADMIN, None, is_superuser=True, is_staff=True)
+    User.objects.bulk_create(users)
+    Through = User.offices.through
+    Through.objects.bulk_create(
+        [Through(user_id=u.pk, office_id=o.pk) for u, o in user_offices if o is not None]
+    )
+    say(f"公司与员工 company and staff: {len(offices)} 个管理处, {len(users)} 个账号 accounts")
+
+    # Households 600–3000 (skewed small). The homes on file are laid out as buildings × floors ×
+    # homes per floor, up to 33 floors: as many as the households, or fewer in the largest estates
+    # (which keeps the demo near 25,000 homes).
+    for ctx in ctxs:
+        ctx.office.households = 600 + int(2400 * rng.random() ** 1.6)
+        n_buildings = rng.randint(6, 14)
+        per_floor = rng.randint(2, 4)
+        floors = max(6, min(33, ctx.office.households // (n_buildings * per_floor)))
+        buildings = Building.objects.bulk_create(
+            [Building(office=ctx.office, name=f"{i}栋") for i in range(1, n_buildings + 1)]
+        )
+        units = [
+            Unit(
+                building=b,
+                number=f"{floor}{k:02d}",
+                code=Unit.make_code(ctx.office.code, b.name, f"{floor}{k:02d}"),
+            )
+            for b in buildings
+            for floor in range(1, floors + 1)
+            for k in range(1, per_floor + 1)
+        ]
+        ctx.units = Unit.objects.bulk_create(units, batch_size=2000)
+
+        # About 12% of homes have residents on file (1–2 people); complaints come mostly from them.
+        chosen = rng.sample(ctx.units, max(20, round(len(units) * 0.12)))
+        residents: list[Resident] = []
+        for unit in chosen:
+            residents.append(Resident(unit=unit, name=corpus.person_name(rng), phone=unique_mobile()))
+            if rng.random() < 0.45:
+                kind = ResidentKind.FAMILY if rng.random() < 0.7 else ResidentKind.TENANT
+                residents.append(
+                    Resident(unit=unit, name=corpus.person_name(rng), phone=unique_mobile(), kind=kind)
+                )
+        ctx.residents = Resident.objects.bulk_create(residents, batch_size=2000)
+    Office.objects.bulk_update([c.office for c in ctxs], ["households"])
+    say(
+        f"房屋与住户 homes and residents: {sum(len(c.units) for c in ctxs)} 户, "
+        f"{sum(len(c.residents) for c in ctxs)} 位住户"
+    )
+    return ctxs
+
+
+# ---------------------------------------------------------------------------------------------
+# complaints
+
+
+class _Complaints:
+    def __init__(self, rng: random.Random, now: dt.datetime, months: int, per_month: tuple[int, int]) -> None:
+        self.rng, self.now, self.months = rng, now, months
+        self.per_month = per_month
+        self.start = now - dt.timedelta(days=round(30.4 * months))
+        self.deck: list[str] = []
+        self.categories = {c.code: c for c in Category.objects.filter(code__in=corpus.CATEGORY_CODES)}
+        self.merges_left = 2  # "one or two" merged complaints in the company (one of them in Y01)
+        self.quality = User.objects.get(username="quality")  # registers what reaches the company directly
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def _valid_category(self) -> str:
+        # A shuffled deck, so even a small demo has every category.
+        if not self.deck:
+            self.deck = list(corpus.CATEGORY_CODES)
+            self.rng.shuffle(self.deck)
+        return self.deck.pop()
+
+    def _received_times(self, n: int) -> list[dt.datetime]:
+        rng, tz = self.rng, company_tz()
+        first = self.start.astimezone(tz).date()
+        days = (self.now.astimezone(tz).date() - first).days
+        out: list[dt.datetime] = []
+        while len(out) < n:
+            day = first + dt.timedelta(days=rng.randrange(days + 1))
+            if day.weekday() >= 5 and rng.random() < 0.3:
+                continue  # fewer complaints at weekends
+            if rng.random() < 0.15:  # night: mostly evening, some small hours
+                minute = (
+                    rng.randint(19 * 60, 23 * 60 + 50) if rng.random() < 0.75 else rng.randint(0, 7 * 60 + 50)
+                )
+            else:  # mostly in the working window, busiest mid-morning and afternoon
+                minute = int(rng.triangular(8 * 60 + 5, 18 * 60 + 55, 10 * 60 + 30))
+            t = dt.datetime.combine(day, dt.time(0), tzinfo=tz) + dt.timedelta(
+                minutes=minute, seconds=rng.randrange(60)
+            )
+            if self.start <= t <= self.now - dt.timedelta(minutes=15):
+                out.append(t)
+        out.sort()
+        return out
+
+    def _plans(self, ctx: _Office) -> list[_Plan]:
+        rng = self.rng
+        lo, hi = self.per_month
+        n = sum(rng.randint(lo, hi) for _ in range(self.months))
+        rich = ctx.office.code == "Y01"
+        if rich:
+            n = round(n * 1.25)
+        plans = [_Plan(received_at=t) for t in self._received_times(n)]
+
+        # Decide nature, major flag and fate.
+        for p in plans:
+            r = rng.random()
+            if r < 0.03:
+                p.nature, p.is_major = Nature.VALID, True
+            elif r < 0.57:
+                p.nature = Nature.VALID
+            elif r < 0.86:
+                p.nature = Nature.ASSIST
+            else:
+                p.nature = Nature.INVALID
+            p.fate, p.reopen = self._fate(p)
+            p.slow = rng.random() < 0.05
+            if p.fate in STUCK and p.received_at < self.now - STUCK_WITHIN:
+                p.fate = NORMAL  # forgotten for weeks would be absurd: only recent ones are stuck
+
+        # Pairs (a repeat, a merge) and, in the first office, one complaint in every state; all
+        # received at least three days ago, so those left open are overdue and show red.
+        free = [i for i, p in enumerate(plans) if p.received_at < self.now - dt.timedelta(days=3)]
+        if self.merges_left > 0 and (rich or rng.random() < 0.1) and (pair := self._pair_merge(plans, free)):
+            free = [i for i in free if i not in pair]
+        if (rich or rng.random() < 0.6) and (pair := self._pair_repeat(plans, free)):
+            free = [i for i in free if i not in pair]
+        if rich:
+            self._force_every_state(plans, free)
+
+        for p in plans:
+            self._content(ctx, p)
+        for p in plans:  # a repeat complaint is about the same home and problem as the first one
+            if p.repeat_of is not None or p.merge_into is not None:
+                first = plans[p.repeat_of if p.repeat_of is not None else p.merge_into]  # type: ignore[index]
+                p.nature, p.is_major, p.category, p.template = (
+                    first.nature,
+                    first.is_major,
+                    first.category,
+                    first.template,
+                )
+                if p.repeat_of is not None:
+                    p.unit, p.resident = first.unit, first.resident
+        return plans
+
+    def _fate(self, p: _Plan) -> tuple[str, bool]:
+        r = self.rng.random()
+        if p.is_major:
+            if r < 0.1:
+                return STUCK_IN_PROGRESS, False
+            return NORMAL, r < 0.25
+        if p.nature == Nature.INVALID:
+            if r < 0.2:
+                return DECLINED, False
+            if r < 0.45:
+                return ON_SPOT, False
+            if r < 0.49:
+                return WITHDRAWN, False
+            if r < 0.52:
+                return STUCK_RECEIVED, False
+            return NORMAL, False
+        withdrawn = 0.03 if p.nature == Nature.ASSIST else 0.015
+        for fate, share in (
+            (WITHDRAWN, withdrawn),
+            (ON_SPOT, 0.025),
+            (STUCK_RECEIVED, 0.006),
+            (STUCK_DISPATCHED, 0.01),
+            (STUCK_IN_PROGRESS, 0.016),
+            (STUCK_RESOLVED, 0.01),
+            (STUCK_RECTIFYING, 0.008),
+        ):
+            if r < share:
+                return fate, fate == STUCK_RECTIFYING
+            r -= share
+        return NORMAL, self.rng.random() < 0.08
+
+    def _pair_repeat(self, plans: list[_Plan], old: list[int]) -> tuple[int, int] | None:
+        candidates = [i for i in old if plans[i].fate == NORMAL and plans[i].nature != Nature.INVALID]
+        if len(candidates) < 2:
+            return None
+        a, b = sorted(self.rng.sample(candidates, 2))
+        plans[a].slow = True  # the first one was not answered in time: that is why they called again
+        plans[b].repeat_of = a
+        return a, b
+
+    def _pair_merge(self, plans: list[_Plan], old: list[int]) -> tuple[int, int] | None:
+        candidates = [i for i in old if plans[i].nature != Nature.INVALID and not plans[i].is_major]
+        recent = [i for i in candidates if plans[i].received_at >= self.now - STUCK_WITHIN]
+        if len(recent) >= 2:
+            candidates = recent
+        if len(candidates) < 2:
+            return None
+        a, b = sorted(self.rng.sample(candidates, 2))
+        # The target is still being worked on when the second resident calls.
+        plans[a].fate, plans[a].reopen = STUCK_IN_PROGRESS, False
+        plans[b].fate, plans[b].merge_into = MERGED, a
+        self.merges_left -= 1
+        return a, b
+
+    def _force_every_state(self, plans: list[_Plan], old: list[int]) -> None:
+        """The first office shows every state (and an overdue complaint in each open one)."""
+        free = list(old)
+        self.rng.shuffle(free)
+        recent = [i for i in free if plans[i].received_at >= self.now - STUCK_WITHIN]
+        older = [i for i in free if i not in recent]
+        wanted: list[tuple[str, str, bool, bool]] = [  # fate, nature, major, reopen
+            (STUCK_RECEIVED, Nature.VALID, False, False),
+            (STUCK_DISPATCHED, Nature.VALID, False, False),
+            (STUCK_IN_PROGRESS, Nature.VALID, False, False),
+            (STUCK_RESOLVED, Nature.ASSIST, False, False),
+            (STUCK_RECTIFYING, Nature.VALID, False, True),
+            (DECLINED, Nature.INVALID, False, False),
+            (WITHDRAWN, Nature.ASSIST, False, False),
+            (ON_SPOT, Nature.INVALID, False, False),
+            (NORMAL, Nature.VALID, False, True),  # reopened once, then closed
+            (NORMAL, Nature.VALID, True, False),  # a major complaint, closed
+            (NORMAL, Nature.ASSIST, False, False),
+            (NORMAL, Nature.INVALID, False, False),
+        ]
+        for fate, nature, major, reopen in wanted:
+            # Stuck ones from the last two weeks, finished ones from before, as far as there are any.
+            first, second = (recent, older) if fate in STUCK else (older, recent)
+            if not (first or second):
+                break
+            i = (first or second).pop()
+            plans[i].fate, plans[i].nature, plans[i].is_major, plans[i].reopen = fate, nature, major, reopen
+
+    def _content(self, ctx: _Office, p: _Plan) -> None:
+        rng = self.rng
+        if p.is_major:
+            i = rng.randrange(len(corpus.MAJOR_TEXTS))
+            p.template, p.category = corpus.MAJOR_TEXTS[i], corpus.MAJOR_CATEGORY[i]
+        elif p.nature == Nature.VALID:
+            p.category = self._valid_category()
+            p.template = rng.choice(corpus.CATEGORY_TEXTS[p.category])
+        elif p.nature == Nature.ASSIST:
+            i = rng.randrange(len(corpus.ASSIST_TEXTS))
+            p.template, p.category = corpus.ASSIST_TEXTS[i], corpus.ASSIST_CATEGORY[i]
+        else:
+            i = rng.randrange(len(corpus.INVALID_TEXTS))
+            p.template, p.category = corpus.INVALID_TEXTS[i], corpus.INVALID_CATEGORY[i]
+        if rng.random() < 0.8:
+            p.resident = rng.choice(ctx.residents)
+            p.unit = p.resident.unit
+        else:
+            p.unit = rng.choice(ctx.units)
+
+    # -- running ----------------------------------------------------------------------------
+
+    def office(self, ctx: _Office) -> int:
+        plans = self._plans(ctx)
+        for p in plans:
+            clock = _Clock(self.now, ctx.cal, p.received_at)
+            c = self._register(ctx, p, clock)
+            with contextlib.suppress(_Stop):  # the story goes on after `now`: it stays where it is
+                self._story(ctx, p, c, clock, plans)
+            p.last_at = clock.t
+        return len(plans)
+
+    def _register(self, ctx: _Office, p: _Plan, clock: _Clock) -> Complaint:
+        rng, s = self.rng, ctx.staff
+        night = not ctx.cal.in_window(p.received_at)
+        unit = p.unit
+        assert unit is not None
+        content = corpus.fill(p.template, rng, unit.building.name, unit.number)
+        if p.repeat_of is not None:
+            content = "业主再次反映：" + content
+        channel = _weighted(rng, MAJOR_CHANNEL_WEIGHTS if p.is_major else CHANNEL_WEIGHTS)
+        if p.fate == ON_SPOT:
+            channel = rng.choice([Channel.PHONE, Channel.VISIT])
+
+        # Who takes it: night duty at night; the company itself for some letters and referrals.
+        if night:
+            registrar = s["receptionist"]
+        elif (
+            channel in (Channel.REFERRAL, Channel.LETTER, Channel.EMAIL, Channel.MEDIA) and rng.random() < 0.3
+        ):
+            registrar = self.quality
+        else:
+            registrar = s["receptionist"] if rng.random() < 0.8 else s["supervisor"]
+
+        resident = p.resident
+        link = resident is not None and rng.random() < {Channel.PHONE: 0.9, Channel.VISIT: 0.7}.get(
+            channel, 0.4
+        )
+        name = resident.name if resident is not None else corpus.person_name(rng)
+        phone = resident.phone if resident is not None else corpus.mobile(rng)
+        if channel == Channel.LETTER and rng.random() < 0.5:
+            phone = ""
+
+        p.severity = self._severity(p)
+        if p.nature == Nature.ASSIST and rng.random() < 0.5:
+            p.subtype = NatureSubtype.HELP
+        elif p.nature == Nature.INVALID:
+            p.subtype = rng.choice([NatureSubtype.ENQUIRY, NatureSubtype.ENQUIRY, NatureSubtype.VENTING, ""])
+        # A handler may later find a neighbour was the cause (责任部门判定有效性): judged valid first.
+        p.revise = p.nature == Nature.ASSIST and p.fate == NORMAL and rng.random() < 0.12
+        p.judged_now = (
+            p.is_major
+            or p.fate in (ON_SPOT, DECLINED)
+            or rng.random() < (0.9 if registrar.role != Role.RECEPTIONIST else 0.6)
+        )
+        dept = p.dept = ctx.depts.get(
+            (VALID_DEPARTMENT if p.nature == Nature.VALID else ASSIST_DEPARTMENT)[p.category],
+            ctx.depts[D.CS_CENTER],
+        )
+        complained = {}
+        if (
+            p.nature == Nature.VALID
+            and p.category in ("service", "security", "internal", "home_service")
+            and rng.random() < 0.4
+        ):
+            complained = {"complained_department": dept, "complained_party": dept.name}
+
+        delay = rng.randint(2, 9) if channel in (Channel.PHONE, Channel.VISIT) else rng.randint(5, 40)
+        reg_at = clock.t = min(p.received_at + dt.timedelta(minutes=delay), self.now)
+        requested_by = None
+        if p.severity == Severity.MINOR and rng.random() < 0.1:
+            requested_by = p.received_at + dt.timedelta(days=rng.randint(1, 3))
+        c = services.register(
+            registrar,
+            office=ctx.office,
+            channel=channel,
+            content=content,
+            complainant_name=name,
+            phone=phone,
+            unit=unit,
+            resident=resident if link else None,
+            received_at=p.received_at,
+            on_spot_answer=rng.choice(ON_SPOT_ANSWERS) if p.fate == ON_SPOT else "",
+            requested_by=requested_by,
+            nature=(Nature.VALID if p.revise else p.nature) if p.judged_now else "",
+            nature_subtype=p.subtype if p.judged_now and not p.revise else "",
+            is_major=p.is_major,
+            severity=p.severity if p.judged_now else "",
+            category=self.categories[p.category] if p.judged_now else None,
+            at=reg_at,
+            **complained,
+        )
+        p.number = c.number
+        return c
+
+    def _story(self, ctx: _Office, p: _Plan, c: Complaint, clock: _Clock, plans: list[_Plan]) -> None:
+        """Everything after registration, step by step; `clock` raises _Stop at `now`."""
+        rng, s = self.rng, ctx.staff
+        dept = p.dept
+        assert dept is not None
+        sup, mgr, director = s["supervisor"], s["cs_manager"], s["director"]
+
+        if p.repeat_of is not None:
+            if not p.is_major:
+                clock.wait_for_window()
+            c = services.link_repeat(
+                c,
+                sup,
+                target=plans[p.repeat_of].number,
+                reason="业主称此前反映的问题未在承诺时间内答复，再次投诉。",
+                at=clock.after(minutes=rng.randint(5, 40)),
+            )
+        if p.merge_into is not None:
+            # Merged after the target's own steps so far, so the target's timeline reads in order.
+            clock.t = max(clock.t, plans[p.merge_into].last_at or clock.t)
+            clock.wait_for_window()
+            services.merge(
+                c,
+                sup,
+                target=plans[p.merge_into].number,
+                reason="多位业主反映同一问题，合并处理、统一答复。",
+                at=clock.after(minutes=rng.randint(10, 90), working=True),
+            )
+            return
+        if not p.judged_now:
+            if not p.is_major:
+                clock.wait_for_window()
+            c = services.assess(
+                c,
+                sup,
+                nature=Nature.VALID if p.revise else p.nature,
+                nature_subtype=p.subtype if not p.revise else "",
+                severity=p.severity,
+                category=self.categories[p.category],
+                at=clock.after(minutes=rng.randint(3, 25), working=True),
+            )
+        if p.fate == STUCK_RECEIVED:
+            return
+
+        if p.fate == ON_SPOT:
+            clock.wait_for_window()
+            if rng.random() < 0.3:
+                c = self._call_back(ctx, p, c, clock, Satisfaction.SATISFIED)
+            services.close(
+                c,
+                sup,
+                note="当场答复，投诉人满意。",
+                at=clock.after(minutes=rng.randint(10, 120), working=True),
+                **self._lesson(p),
+            )
+            return
+        if p.fate == DECLINED:
+            clock.wait_for_window()
+            i = rng.randrange(len(corpus.DECLINE_REASONS))
+            services.decline(
+                c,
+                sup,
+                reason=DECLINE_CODES[i],
+                explanation=corpus.DECLINE_REASONS[i],
+                at=clock.after(hours=rng.uniform(0.3, 6), working=True),
+            )
+            return
+        withdraw_early = p.fate == WITHDRAWN and (p.nature == Nature.INVALID or rng.random() < 0.5)
+        if withdraw_early:
+            services.withdraw(
+                c,
+                rng.choice([s["receptionist"], sup]),
+                reason=rng.choice(corpus.WITHDRAW_REASONS),
+                at=clock.after(hours=rng.uniform(0.5, 20)),
+            )
+            return
+
+        if p.nature == Nature.INVALID:
+            # Not the company's matter: the CS supervisor explains, then calls back.
+            clock.wait_for_window()
+            c = services.resolve(
+                c,
+                sup,
+                resolution=rng.choice(INVALID_ANSWERS),
+                at=clock.after(hours=rng.uniform(0.3, 8), working=True),
+            )
+            if rng.random() < 0.2:
+                services.close(
+                    c,
+                    sup,
+                    outcome=CloseOutcome.FACTS_UNTRUE,
+                    note=rng.choice(FACTS_UNTRUE_NOTES),
+                    at=clock.after(minutes=rng.randint(10, 120), working=True),
+                )
+                return
+            c = self._call_back(ctx, p, c, clock, self._satisfaction())
+            services.close(c, sup, at=clock.after(minutes=rng.randint(5, 180), working=True))
+            return
+
+        # Forward to the responsible department (转呈/派单): major at once, night ones next morning.
+        if not p.is_major:
+            clock.wait_for_window()
+        late = rng.random() < 0.06
+        minutes = rng.randint(2, 9) if p.is_major else rng.randint(25, 120) if late else rng.randint(2, 18)
+        dispatch_at = clock.after(minutes=minutes)
+        dispatcher = s["receptionist"] if ctx.cal.in_window(dispatch_at) and rng.random() < 0.6 else sup
+        short = STAFFED_DEPARTMENTS.get(dept.type)
+        handler = None
+        if short:
+            handler = s[f"{short}_manager"] if p.is_major or rng.random() < 0.15 else s[f"{short}_handler"]
+        c = services.dispatch(
+            c,
+            dispatcher,
+            department=dept,
+            handler=handler,
+            note="重大投诉，请立即到场处理。" if p.is_major else "",
+            at=dispatch_at,
+        )
+        if p.is_major:  # the office director reports it to the company within the hour (上报)
+            c = services.escalate(
+                c,
+                director,
+                reason="重大投诉，管理处主任已到场，上报公司品质管理部。",
+                tier=Tier.COMPANY,
+                at=clock.after(minutes=rng.randint(10, 45)),
+            )
+        if p.fate == STUCK_DISPATCHED:
+            return
+        if p.fate == WITHDRAWN:
+            services.withdraw(
+                c, sup, reason=rng.choice(corpus.WITHDRAW_REASONS), at=clock.after(hours=rng.uniform(1, 30))
+            )
+            return
+
+        # The department takes the job; departments without their own accounts are run by the CS supervisor.
+        worker = handler or sup
+        c = services.accept(
+            c,
+            worker,
+            at=clock.after(
+                minutes=rng.randint(5, 30) if p.is_major else rng.randint(5, 90), working=not p.is_major
+            ),
+        )
+        if p.revise:
+            c = services.assess(
+                c,
+                worker,
+                nature=Nature.ASSIST,
+                reason=rng.choice(REVISE_REASONS),
+                at=clock.after(hours=rng.uniform(0.5, 4), working=True),
+            )
+        if rng.random() < 0.6 or p.slow or p.fate == STUCK_IN_PROGRESS:
+            c = services.note(
+                c,
+                sup,
+                text=rng.choice(corpus.COMPLAINANT_NOTES),
+                tell_complainant=True,
+                at=clock.after(hours=rng.uniform(0.5, 6), working=True),
+            )
+        if rng.random() < 0.35 or p.fate == STUCK_IN_PROGRESS:
+            c = services.note(
+                c,
+                worker,
+                text=rng.choice(corpus.INTERNAL_NOTES),
+                at=clock.after(hours=rng.uniform(0.5, 8), working=True),
+            )
+        if p.fate == STUCK_IN_PROGRESS:
+            if not p.is_major and c.tier == Tier.FRONT_LINE and rng.random() < 0.5:
+                services.escalate(
+                    c,
+                    sup,
+                    reason="处理进度滞后，升级客服中心经理跟进。",
+                    at=clock.after(hours=rng.uniform(20, 40), working=True),
+                )
+            return
+
+        # Resolve: most within the limit, some late (so the timeline shows breaches).
+        if p.is_major:
+            resolve_at = clock.after(hours=rng.uniform(3, 20))
+        elif p.slow or rng.random() < 0.05:
+            resolve_at = clock.after(hours=rng.uniform(26, 60), working=True)
+        else:
+            resolve_at = clock.after(hours=rng.uniform(0.5, 16), working=True)
+        c = services.resolve(c, worker, resolution=self._resolution(p), at=resolve_at)
+        if p.fate == STUCK_RESOLVED:
+            return
+
+        c = self._call_back(ctx, p, c, clock, Satisfaction.DISSATISFIED if p.reopen else self._satisfaction())
+        if p.reopen:
+            reopener = rng.choice([sup, mgr]) if not p.is_major else mgr
+            reopen_at = clock.after(minutes=rng.randint(10, 60))
+            c = services.reopen(
+                c,
+                reopener,
+                reason="回访不满意，要求责任部门整改并再次回访。",
+                rectify_due_at=ctx.cal.add_working_hours(reopen_at, rng.choice([8, 16, 24])),
+                at=reopen_at,
+            )
+            if p.fate == STUCK_RECTIFYING:
+                if rng.random() < 0.5:
+                    services.note(
+                        c,
+                        worker,
+                        text=rng.choice(corpus.INTERNAL_NOTES),
+                        at=clock.after(hours=rng.uniform(1, 6), working=True),
+                    )
+                return
+            c = services.note(
+                c,
+                worker,
+                text=rng.choice(corpus.INTERNAL_NOTES),
+                at=clock.after(hours=rng.uniform(0.5, 4), working=True),
+            )
+            c = services.resolve(
+                c,
+                worker,
+                resolution=self._resolution(p),
+                at=clock.after(hours=rng.uniform(2, 16), working=True),
+            )
+            c = self._call_back(ctx, p, c, clock, Satisfaction.SATISFIED)
+
+        closer = rng.choice([mgr, director]) if p.is_major else sup
+        outcome = CloseOutcome.RESOLVED
+        note = ""
+        if p.nature == Nature.ASSIST and rng.random() < 0.1:
+            outcome, note = CloseOutcome.MEDIATION, "经管理处调解，双方达成一致。"
+        services.close(
+            c,
+            closer,
+            outcome=outcome,
+            note=note,
+            at=clock.after(minutes=rng.randint(10, 240), working=True),
+            **self._lesson(p),
+        )
+
+    # -- pieces -----------------------------------------------------------------------------
+
+    def _severity(self, p: _Plan) -> str:
+        if p.is_major:
+            return Severity.MAJOR
+        general = {Nature.VALID: 0.65, Nature.ASSIST: 0.45}.get(p.nature, 0.2)
+        return Severity.GENERAL if self.rng.random() < general else Severity.MINOR
+
+    def _satisfaction(self) -> str:
+        return Satisfaction.SATISFIED if self.rng.random() < 0.78 else Satisfaction.BASICALLY_SATISFIED
+
+    def _resolution(self, p: _Plan) -> str:
+        if p.nature == Nature.ASSIST:
+            return self.rng.choice(ASSIST_RESOLUTIONS)
+        return self.rng.choice(corpus.RESOLUTIONS[p.category])
+
+    def _lesson(self, p: _Plan) -> dict[str, str]:
+        if p.nature != Nature.VALID:
+            return {}
+        cause, learned, prevention = self.rng.choice(corpus.LESSONS[p.category])
+        return {"lesson_cause": cause, "lesson_learned": learned, "lesson_prevention": prevention}
+
+    def _call_back(self, ctx: _Office, p: _Plan, c: Complaint, clock: _Clock, satisfaction: str) -> Complaint:
+        """回访: the CS supervisor by phone; major ones on site by the CS manager or the director."""
+        rng, s = self.rng, ctx.staff
+        if p.is_major:
+            by, method = rng.choice([s["cs_manager"], s["director"]]), CallbackMethod.ONSITE
+            at = clock.after(hours=rng.uniform(2, 20))
+        else:
+            r = rng.random()
+            by = s["supervisor"] if r < 0.8 else s["cs_manager"] if r < 0.95 else s["director"]
+            method = CallbackMethod.PHONE if rng.random() < 0.85 else CallbackMethod.ONSITE
+            at = clock.after(hours=rng.uniform(0.3, 6), working=True)
+        return services.call_back(
+            c,
+            by,
+            method=method,
+            satisfaction=satisfaction,
+            words=rng.choice(corpus.CALLBACK_WORDS[satisfaction]),
+            confirmed=rng.random() < 0.7,
+            at=at,
+        )
+
+
+def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:
+    values, weights = zip(*options, strict=True)
+    return rng.choices(values, weights=weights)[0]

@@ -1,0 +1,186 @@
+"""The demo company: deterministic, complete (every state, category and nature), built only through
+the lifecycle, and loaded by `kesu demo` once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.db import transaction
+from django.test import RequestFactory
+
+from kesu.complaints.choices import CallbackMethod, CloseOutcome, Nature, Status
+from kesu.complaints.models import Callback, Complaint, ComplaintEvent, SlaBreach
+from kesu.demo import corpus
+from kesu.demo.generate import DEMO_LOGINS, DEMO_PASSWORD, DemoError, generate
+from kesu.org.choices import DepartmentType, Role
+from kesu.org.models import Office, Unit, User
+
+NOW = dt.datetime(2026, 3, 9, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday morning
+SMALL = dict(seed=7, months=2, now=NOW, offices=3, per_office_month=(10, 12))
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot() -> list[tuple]:
+    complaints = list(
+        Complaint.objects.order_by("number").values_list(
+            "number",
+            "status",
+            "nature",
+            "is_major",
+            "severity",
+            "category__code",
+            "channel",
+            "content",
+            "complainant_name",
+            "complainant_phone",
+            "unit__code",
+            "received_at",
+            "version",
+        )
+    )
+    events = list(
+        ComplaintEvent.objects.order_by("complaint__number", "at", "id").values_list(
+            "complaint__number", "type", "at", "actor__username", "note"
+        )
+    )
+    return complaints + events
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """Generate a small demo twice (the first run rolled back) and keep the second for the module."""
+    with django_db_blocker.unblock():
+        with transaction.atomic():
+            generate(**SMALL)
+            first = snapshot()
+            transaction.set_rollback(True)
+        with transaction.atomic():
+            lines: list[str] = []
+            summary = generate(**SMALL, progress=lines.append)
+            yield SimpleNamespace(summary=summary, first=first, second=snapshot(), progress=lines)
+            transaction.set_rollback(True)
+
+
+def test_the_same_seed_gives_the_same_company(demo):
+    assert demo.first == demo.second
+    assert len(demo.first) > 100
+
+
+def test_the_demo_logins_exist_and_sign_in_with_the_demo_password(demo):
+    for username in DEMO_LOGINS:
+        request = RequestFactory().post("/accounts/login/")  # the lockout backend wants the request
+        assert authenticate(request, username=username, password=DEMO_PASSWORD) is not None, username
+    users = {u.username: u for u in User.objects.filter(username__in=DEMO_LOGINS)}
+    y01, y02 = Office.objects.get(code="Y01"), Office.objects.get(code="Y02")
+    assert users["admin"].is_superuser and users["admin"].role == Role.ADMIN
+    for username, role in [
+        ("reception", Role.RECEPTIONIST),
+        ("supervisor", Role.SUPERVISOR),
+        ("cs_manager", Role.CS_MANAGER),
+        ("director", Role.DIRECTOR),
+    ]:
+        assert users[username].role == role
+        assert list(users[username].offices.all()) == [y01]
+    assert users["reception"].on_night_duty
+    assert users["handler"].role == Role.HANDLER
+    assert users["handler"].department.office == y01
+    assert users["handler"].department.type == DepartmentType.ENGINEERING
+    assert users["director2"].role == Role.DIRECTOR and list(users["director2"].offices.all()) == [y02]
+    assert users["quality"].role == Role.QUALITY and users["executive"].role == Role.EXECUTIVE
+    assert User.objects.filter(username="y03_eng_handler", role=Role.HANDLER).exists()
+    assert not User.objects.filter(display_name="").exists()
+
+
+def test_the_first_office_shows_every_state(demo):
+    statuses = set(Complaint.objects.filter(office__code="Y01").values_list("status", flat=True))
+    assert statuses == set(Status.values)
+
+
+def test_every_category_and_nature_appears_and_some_are_major(demo):
+    assert set(Complaint.objects.values_list("category__code", flat=True)) == set(corpus.CATEGORY_CODES)
+    assert set(Complaint.objects.values_list("nature", flat=True)) == set(Nature.values)
+    assert Complaint.objects.filter(is_major=True).exists()
+
+
+def test_major_complaints_are_called_back_on_site_by_managers(demo):
+    callbacks = Callback.objects.filter(complaint__is_major=True)
+    assert callbacks.exists()
+    for cb in callbacks.select_related("by"):
+        assert cb.method == CallbackMethod.ONSITE
+        assert cb.by.role in (Role.CS_MANAGER, Role.DIRECTOR)
+
+
+def test_some_complaints_are_overdue_now_and_their_breaches_are_recorded(demo):
+    assert Complaint.objects.overdue(now=NOW).exists()
+    assert Complaint.objects.filter(office__code="Y01").overdue(now=NOW).exists()
+    assert SlaBreach.objects.exists()
+
+
+def test_closed_valid_complaints_have_their_lesson(demo):
+    closed = Complaint.objects.filter(
+        status=Status.CLOSED,
+        nature=Nature.VALID,
+        close_outcome__in=[CloseOutcome.RESOLVED, CloseOutcome.MEDIATION],
+    )
+    assert closed.exists()
+    assert not closed.filter(lesson_cause="").exists()
+    assert not closed.filter(lesson_learned="").exists()
+    assert not closed.filter(lesson_prevention="").exists()
+
+
+def test_every_complaint_has_a_history_before_now(demo):
+    assert not Complaint.objects.exclude(events__type="registered").exists()
+    assert not ComplaintEvent.objects.filter(at__gt=NOW).exists()
+    assert not Complaint.objects.filter(received_at__lt=NOW - dt.timedelta(days=62)).exists()
+    # Timelines run forwards: each event is no earlier than the one before it.
+    last: dict[int, dt.datetime] = {}
+    for complaint_id, at in ComplaintEvent.objects.order_by("id").values_list("complaint_id", "at"):
+        assert at >= last.get(complaint_id, at)
+        last[complaint_id] = at
+
+
+def test_repeats_merges_reopenings_and_on_the_spot_answers_are_there(demo):
+    repeat = Complaint.objects.filter(repeat_of__isnull=False).select_related("repeat_of").first()
+    assert repeat is not None and repeat.unit_id == repeat.repeat_of.unit_id
+    merged = Complaint.objects.filter(status=Status.MERGED).select_related("merged_into").first()
+    assert merged is not None and merged.merged_into.office_id == merged.office_id
+    assert Complaint.objects.filter(status=Status.CLOSED, reopen_count__gt=0).exists()
+    assert Complaint.objects.filter(status=Status.CLOSED).exclude(on_spot_answer="").exists()
+    assert Complaint.objects.filter(resident__isnull=False).exists()
+
+
+def test_the_summary_counts_what_is_in_the_database(demo):
+    s = demo.summary
+    assert s.offices == 3
+    assert s.units == Unit.objects.count() > 0
+    assert s.complaints == Complaint.objects.count() == sum(s.by_status.values())
+    assert s.overdue == Complaint.objects.overdue(now=NOW).count()
+    assert any(line.startswith("Y01") for line in demo.progress)
+    for office in Office.objects.all():
+        assert 600 <= office.households <= 3000
+        assert 0 < Unit.objects.filter(building__office=office).count() <= office.households
+
+
+def test_generating_into_a_database_with_data_is_refused(demo):
+    with pytest.raises(DemoError):
+        generate(**SMALL)
+
+
+def test_the_demo_command_keeps_existing_data_and_prints_the_logins(demo):
+    before = Complaint.objects.count()
+    out = StringIO()
+    call_command("demo", no_serve=True, stdout=out)
+    text = out.getvalue()
+    assert Complaint.objects.count() == before
+    assert "保留现有数据" in text
+    for username in DEMO_LOGINS:
+        assert username in text
+    assert DEMO_PASSWORD in text
+    assert "http://127.0.0.1:8000/" in text and "/admin/" in text
