@@ -674,3 +674,60 @@ def test_due_soon_is_the_window_before_a_deadline_passes(org):
     assert not soon(local(2026, 3, 10, 10, 21), "forward")  # passed: overdue instead
     assert not soon(local(2026, 3, 10, 10, 5), "resolve")
     assert soon(local(2026, 3, 12, 11, 45))  # any kind: resolve at Thu 12:00
+
+
+def test_a_dissatisfied_callback_left_without_rectification_becomes_overdue(org):
+    c = register(org, local(2026, 3, 10, 10, 0))
+    c = services.dispatch(
+        c, org.supervisor, department=org.a.dept["engineering"], at=local(2026, 3, 10, 10, 5)
+    )
+    c = services.resolve(c, org.handler, resolution="已更换灯管", at=local(2026, 3, 10, 15, 0))
+    c = services.call_back(
+        c,
+        org.supervisor,
+        method="phone",
+        satisfaction="dissatisfied",
+        words="还是不亮",
+        at=local(2026, 3, 10, 16, 0),
+    )
+    assert c.status == Status.RESOLVED
+    assert not Complaint.objects.filter(pk=c.pk).overdue("callback", now=local(2026, 3, 11, 14, 0)).exists()
+    assert Complaint.objects.filter(pk=c.pk).overdue("callback", now=local(2026, 3, 11, 15, 1)).exists()
+
+
+def test_a_dissatisfied_callback_with_a_rectification_deadline_reopens_at_once(org):
+    c = register(org, local(2026, 3, 10, 10, 0))
+    c = services.dispatch(
+        c, org.supervisor, department=org.a.dept["engineering"], at=local(2026, 3, 10, 10, 5)
+    )
+    c = services.resolve(c, org.handler, resolution="已更换灯管", at=local(2026, 3, 10, 15, 0))
+    c = services.call_back(
+        c,
+        org.supervisor,
+        method="phone",
+        satisfaction="dissatisfied",
+        words="还是不亮",
+        rectify_due_at=local(2026, 3, 11, 12, 0),
+        at=local(2026, 3, 10, 16, 0),
+    )
+    assert (c.status, c.rectify_due_at, c.reopen_count) == (Status.RECTIFYING, local(2026, 3, 11, 12, 0), 1)
+    types = list(c.events.values_list("type", flat=True))
+    assert types[-2:] == [EventType.CALLED_BACK, EventType.REOPENED]
+    assert not Complaint.objects.filter(pk=c.pk).overdue("callback", now=local(2026, 3, 12, 0, 0)).exists()
+    assert Complaint.objects.filter(pk=c.pk).overdue("rectify", now=local(2026, 3, 11, 12, 1)).exists()
+
+
+def test_a_rectification_deadline_is_refused_when_the_complainant_is_satisfied(org):
+    c = register(org, local(2026, 3, 10, 10, 0))
+    c = services.resolve(c, org.supervisor, resolution="已解释清楚", at=local(2026, 3, 10, 11, 0))
+    with pytest.raises(ValidationError) as e:
+        services.call_back(
+            c,
+            org.supervisor,
+            method="phone",
+            satisfaction="satisfied",
+            words="好的",
+            rectify_due_at=local(2026, 3, 11, 12, 0),
+            at=local(2026, 3, 10, 16, 0),
+        )
+    assert "rectify_due_at" in e.value.message_dict

@@ -21,7 +21,7 @@ from django.utils import timezone
 from kesu.org.models import CalendarOverride, Office
 from kesu.worktime import WorkCalendar
 
-from .choices import OPEN_STATUSES, WORKING_STATUSES, Deadline, Severity, Status
+from .choices import OPEN_STATUSES, WORKING_STATUSES, Deadline, Satisfaction, Severity, Status
 from .models import Complaint, SlaPolicy
 
 
@@ -192,7 +192,10 @@ def pending_q(kind: str) -> Q:
     if kind == Deadline.RECTIFY:
         return Q(status=Status.RECTIFYING, rectify_due_at__isnull=False)
     if kind == Deadline.CALLBACK:
-        return Q(status=Status.RESOLVED, called_back_at__isnull=True, callback_due_at__isnull=False)
+        # Not called back yet, or called back 不满意 and not yet reopened: the loop is still open.
+        return Q(status=Status.RESOLVED, callback_due_at__isnull=False) & (
+            Q(called_back_at__isnull=True) | Q(satisfaction=Satisfaction.DISSATISFIED)
+        )
     raise ValueError(f"unknown deadline kind {kind!r}")
 
 

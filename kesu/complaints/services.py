@@ -811,10 +811,14 @@ def call_back(
     satisfaction: str,
     words: str,
     confirmed: bool = False,
+    rectify_due_at: dt.datetime | None = None,
     version: int | None = None,
     at: dt.datetime | None = None,
 ) -> Complaint:
-    """回访: ask whether the complainant is satisfied and record their words. 不满意 leads to reopen()."""
+    """回访: ask whether the complainant is satisfied and record their words.
+
+    不满意 keeps the callback obligation open until the complaint is reopened for rectification
+    (整改); given `rectify_due_at`, it is reopened in the same transaction."""
     now = _now(at)
     c = _begin(complaint, by, "call_back", version)
     if role_of(by) not in _callback_roles(c):
@@ -827,6 +831,11 @@ def call_back(
     if satisfaction not in Satisfaction.values:
         errors["satisfaction"] = _("请选择投诉人的满意程度。")
     words = _text(errors, "words", words, required=True, max_chars=2000)
+    if rectify_due_at is not None:
+        if satisfaction != Satisfaction.DISSATISFIED:
+            errors["rectify_due_at"] = _("只有不满意时才需要整改期限。")
+        elif timezone.is_naive(rectify_due_at) or rectify_due_at <= now:
+            errors["rectify_due_at"] = _("整改期限必须晚于现在。")
     _raise(errors)
     Callback.objects.create(
         complaint=c,
@@ -840,7 +849,7 @@ def call_back(
     )
     changes: dict[str, list[Any]] = {}
     _set(c, changes, called_back_at=now, satisfaction=satisfaction)
-    return _commit(
+    c = _commit(
         c,
         by,
         EventType.CALLED_BACK,
@@ -854,6 +863,23 @@ def call_back(
             "confirmed": bool(confirmed),
             "due_at": _json(c.callback_due_at),
         },
+    )
+    if rectify_due_at is not None:
+        changes = {}
+        _set_reopened(c, changes, rectify_due_at)
+        c = _commit(c, by, EventType.REOPENED, now, changes, from_status=S.RESOLVED, note=words)
+    return c
+
+
+def _set_reopened(c: Complaint, changes: dict[str, list[Any]], rectify_due_at: dt.datetime) -> None:
+    _set(
+        c,
+        changes,
+        status=S.RECTIFYING,
+        rectify_due_at=rectify_due_at,
+        reopen_count=c.reopen_count + 1,
+        resolved_at=None,
+        called_back_at=None,
     )
 
 
@@ -876,15 +902,7 @@ def reopen(
         errors["rectify_due_at"] = _("整改期限必须晚于现在。")
     _raise(errors)
     changes: dict[str, list[Any]] = {}
-    _set(
-        c,
-        changes,
-        status=S.RECTIFYING,
-        rectify_due_at=rectify_due_at,
-        reopen_count=c.reopen_count + 1,
-        resolved_at=None,
-        called_back_at=None,
-    )
+    _set_reopened(c, changes, rectify_due_at)
     return _commit(c, by, EventType.REOPENED, now, changes, from_status=S.RESOLVED, note=reason)
 
 
