@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # PostgreSQL for the second test run (this machine kind and CI provide it; trust auth).
 KESU_TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test install lint fmt bench clean
+.PHONY: demo test install lint fmt bench clean browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Kesu needs Python 3.11 or newer"'
@@ -20,7 +20,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kesu demo
 
-test: $(STAMP)
+# Browser tests drive Debian's chromium (never a downloaded browser build).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's chromium (and CJK fonts for screenshots) for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		else \
+			echo "chromium not found: browser tests will be skipped (install Debian's chromium)"; \
+		fi; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	KESU_HOME=$$(mktemp -d) $(BIN)/kesu manage makemigrations --check --dry-run
