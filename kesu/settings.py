@@ -208,6 +208,9 @@ LOGIN_REDIRECT_URL = "/"
 # --- API (issue 4) ---
 # --- end API ---
 
+# --- notifications (issue 6) ---
+# --- end notifications ---
+
 # --- reports (issue 5) ---
 # --- end reports ---
 
