@@ -129,8 +129,12 @@ class Complaint(models.Model):
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("接待人")
     )
+    # 首问负责制: the staff member who first received it; for a complaint a resident filed on line,
+    # the first staff member who acts on it.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="owned_complaints",
         verbose_name=_("首问负责人"),

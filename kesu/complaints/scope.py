@@ -60,7 +60,18 @@ def offices_for(user: User) -> QuerySet[Office]:
         return user.offices.filter(is_active=True)
     if user.role in DEPARTMENT_ROLES and user.department_id:
         return Office.objects.filter(pk=user.department.office_id, is_active=True)
+    if user.role == Role.RESIDENT and user.phone:
+        return Office.objects.filter(buildings__units__residents__phone=user.phone, is_active=True).distinct()
     return Office.objects.none()
+
+
+def units_for_resident(user: User) -> QuerySet:
+    """The homes registered to a resident's phone (several when one person owns several)."""
+    from kesu.org.models import Unit
+
+    if user.role != Role.RESIDENT or not user.phone:
+        return Unit.objects.none()
+    return Unit.objects.filter(residents__phone=user.phone).distinct()
 
 
 def can_see_complainant(user: User, complaint: Complaint) -> bool:

@@ -43,7 +43,7 @@ from .choices import (
 from .deadlines import apply_deadlines, calendar_for, company_tz, policy_for
 from .errors import RoleNotAllowed, StaleVersion, TransitionNotAllowed
 from .models import Attachment, Callback, Category, Complaint, ComplaintCounter, ComplaintEvent, SlaPolicy
-from .scope import offices_for
+from .scope import offices_for, units_for_resident
 from .search import index_text
 from .validation import MAX_CONTENT_CHARS, clean_text, normalize_phone
 
@@ -53,6 +53,7 @@ _MANAGERS = {R.SUPERVISOR, R.CS_MANAGER, R.DIRECTOR, R.QUALITY, R.ADMIN}
 _CS = {R.RECEPTIONIST} | _MANAGERS
 _DEPT = {R.HANDLER, R.DEPT_MANAGER}
 _ALL_STAFF = _CS | _DEPT | {R.EXECUTIVE}
+_RESIDENT = frozenset({R.RESIDENT})
 
 # Which statuses each action may start from (the server-side transition table).
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -75,18 +76,18 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 # Which roles may take each action (on complaints they can see). call_back is refined by policy.
 ACTION_ROLES: dict[str, frozenset[str]] = {
-    "register": frozenset(_ALL_STAFF),
+    "register": frozenset(_ALL_STAFF | _RESIDENT),
     "assess": frozenset(_CS | _DEPT),  # department staff: nature only (责任部门判定有效性)
     "dispatch": frozenset(_CS),
     "accept": frozenset(_DEPT | _MANAGERS),
     "note": frozenset(_ALL_STAFF),
     "escalate": frozenset(_CS | _DEPT),
     "resolve": frozenset(_DEPT | _MANAGERS),
-    "call_back": frozenset(_MANAGERS | {R.EXECUTIVE}),
+    "call_back": frozenset(_MANAGERS | {R.EXECUTIVE} | _RESIDENT),  # a resident confirms and rates on line
     "reopen": frozenset(_MANAGERS),
     "close": frozenset(_MANAGERS),
     "decline": frozenset(_MANAGERS),
-    "withdraw": frozenset(_CS),
+    "withdraw": frozenset(_CS | _RESIDENT),
     "link": frozenset(_MANAGERS),
     "merge": frozenset(_MANAGERS),
     "attach": frozenset(_ALL_STAFF),
@@ -94,7 +95,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 }
 
 _CALLBACK_ROLES = {
-    SlaPolicy.CallbackBy.SUPERVISOR: frozenset(_MANAGERS | {R.EXECUTIVE}),
+    SlaPolicy.CallbackBy.SUPERVISOR: frozenset(_MANAGERS | {R.EXECUTIVE} | _RESIDENT),
     SlaPolicy.CallbackBy.MANAGER: frozenset({R.CS_MANAGER, R.DIRECTOR, R.QUALITY, R.EXECUTIVE, R.ADMIN}),
 }
 
@@ -227,6 +228,9 @@ def _commit(
     for name in apply_deadlines(c):
         if name in before:
             changes[name] = [_json(before[name]), _json(getattr(c, name))]
+    if c.owner_id is None and user is not None and role_of(user) != R.RESIDENT:
+        # A complaint filed on line gets its first-contact owner at the first staff action.
+        _set(c, changes, owner=user)
     c.version += 1
     fields = {n[:-3] if n.endswith("_id") else n for n in changes}
     fields |= {"version", "updated_at", "onsite_callback_required", *extra_fields}
@@ -373,6 +377,28 @@ def register(
         errors["unit"] = _("房屋 %(unit)s 不属于该管理处。") % {"unit": unit_obj.code}
     if resident is not None and unit_obj is not None and resident.unit_id != unit_obj.pk:
         errors["resident"] = _("该住户不属于所选房屋。")
+    if by.role == R.RESIDENT:
+        # A resident files for one of their own homes, on line, now, and judges nothing.
+        if unit_obj is None or not units_for_resident(by).filter(pk=unit_obj.pk).exists():
+            errors["unit"] = _("请选择您名下的房屋。")
+        elif not complainant_name:
+            known = Resident.objects.filter(unit=unit_obj, phone=by.phone).first()
+            complainant_name = known.name if known else ""
+        phone = by.phone
+        if channel not in (Channel.ONLINE, Channel.WECHAT):
+            errors["channel"] = _("请选择有效的投诉渠道。")
+        staff_only = {
+            "received_at": received_at,
+            "on_spot_answer": on_spot_answer,
+            "committed_answer_at": committed_answer_at,
+            "nature": nature,
+            "severity": severity,
+            "is_major": is_major,
+            "complained_staff": complained_staff,
+        }
+        for field, value in staff_only.items():
+            if value:
+                errors[field] = _("此项由工作人员填写。")
 
     complainant_name = _text(errors, "complainant_name", complainant_name, required=True, max_chars=50)
     try:
@@ -437,7 +463,7 @@ def register(
             channel=channel,
             received_at=received,
             received_by=by,
-            owner=by,  # 首问负责制: whoever first receives it owns it to the end
+            owner=None if by.role == R.RESIDENT else by,  # 首问负责制: whoever first receives it owns it
             received_by_company=by.is_company_wide if received_by_company is None else received_by_company,
             complainant_name=complainant_name,
             complainant_phone=phone,
@@ -821,7 +847,15 @@ def call_back(
     (整改); given `rectify_due_at`, it is reopened in the same transaction."""
     now = _now(at)
     c = _begin(complaint, by, "call_back", version)
-    if role_of(by) not in _callback_roles(c):
+    if role_of(by) == R.RESIDENT:
+        # The complainant confirms and rates on line (recorded as method 其他); 不满意 reopens it.
+        if c.onsite_callback_required:
+            raise RoleNotAllowed(_("重大投诉须由工作人员上门回访，请等候我们联系您。"))
+        method, confirmed = CallbackMethod.OTHER, True
+        if satisfaction == Satisfaction.DISSATISFIED and rectify_due_at is None:
+            policy = policy_for(c.office_id, c.effective_severity)
+            rectify_due_at = calendar_for(c.office).add_working_hours(now, policy.resolve_hours)
+    elif role_of(by) not in _callback_roles(c):
         raise RoleNotAllowed(_("重大投诉须由客服中心经理或管理处主任回访。"))
     errors: dict[str, str] = {}
     if method not in CallbackMethod.values:
