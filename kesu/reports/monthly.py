@@ -1,0 +1,822 @@
+"""The monthly complaint report (客户投诉工作月报): one computation for every output.
+
+`compute(user, period, office=...)` returns a JSON-ready dict (the API contract; keys in
+docs below and kesu/reports/README.md). Everything is read through
+`Complaint.objects.visible_to(user)`, so an office director gets their office only.
+
+The figures come from a handful of aggregate (GROUP BY) queries over the complaints received in the
+period and in the period before it (one pass for both), not from loading complaints: the counts by
+office × nature × category × company-intake × major, with the KPI numerators and denominators as
+conditional counts; the callbacks of those complaints by office; the resolution hours of valid
+complaints; the managers' callbacks. Python then shapes tables, shares and the summary.
+
+What is counted (口径):
+- complaints *received* in the period (local months in settings.TIME_ZONE), whatever their status
+  now; a complaint merged into another (已合并, several residents, one problem) is counted once,
+  as the complaint it joined, and reported separately as `merged`;
+- complaints not yet judged appear as nature `unassessed` (待判定) so totals always add up; valid
+  complaints without a category appear as category `null` (未分类);
+- time-based KPIs are measured as of `as_of` (default now): a deadline still open and not yet
+  passed is not counted for or against anyone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from kesu.complaints.choices import SATISFIED_VALUES, Nature, Status
+from kesu.complaints.models import Callback, Category, Complaint
+from kesu.org.choices import OFFICE_ROLES, Role
+from kesu.org.models import Company, Office, User
+
+from .period import Period
+from .shares import largest_remainder, num, rate
+
+UNASSESSED = "unassessed"
+NATURES: list[tuple[str, str]] = [
+    (Nature.VALID.value, "有效投诉"),
+    (Nature.ASSIST.value, "协助处理投诉"),
+    (Nature.INVALID.value, "无效投诉"),
+    (UNASSESSED, "待判定"),
+]
+NATURE_NAMES = dict(NATURES)
+UNCATEGORISED_NAME = "未分类"
+# SPEC §5: callbacks a month each manager must make himself.
+CALLBACK_QUOTAS: dict[str, int] = {Role.CS_MANAGER: 3, Role.DIRECTOR: 1}
+SHARE_OF_TOTAL_DECIMALS = 2  # the source report: two decimals for shares of the total …
+SHARE_OF_VALID_DECIMALS = 1  # … and one for shares of valid complaints
+_STILL_WORKING = [Status.RECEIVED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING]
+
+
+class ReportAccessError(Exception):
+    """Why this user cannot have this report: status 401/403/404, the parameter at fault."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class Scope:
+    kind: str  # "company" | "office" | "offices"
+    office: Office | None = None
+    offices: list[Office] | None = None  # fixed list for office scopes; None: every office (company)
+
+    def as_json(self, offices: list[Office]) -> dict:
+        return {
+            "type": self.kind,
+            "office": _office_json(self.office) if self.office else None,
+            "offices": [o.code for o in offices],
+        }
+
+
+def can_view_reports(user: User | None) -> bool:
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_company_wide or user.role in OFFICE_ROLES)
+    )
+
+
+def resolve_scope(user: User | None, office_code: str | None = None) -> Scope:
+    """The company, or one office, as far as this user may see (an office director: their office)."""
+    if user is None or not user.is_authenticated:
+        raise ReportAccessError(401, "请先登录。")
+    if not can_view_reports(user):
+        raise ReportAccessError(403, "您的角色不能查看投诉统计报表。")
+    code = (office_code or "").strip()
+    mine = Office.objects.all() if user.is_company_wide else user.offices.all()
+    if code:
+        office = mine.filter(code__iexact=code).first()
+        if office is None:
+            raise ReportAccessError(404, f"找不到管理处“{code[:20]}”，或您无权查看。", "office")
+        return Scope("office", office, [office])
+    if user.is_company_wide:
+        return Scope("company")
+    offices = list(mine.order_by("code"))
+    if not offices:
+        raise ReportAccessError(403, "您还没有所属的管理处。")
+    if len(offices) == 1:
+        return Scope("office", offices[0], offices)
+    return Scope("offices", None, offices)
+
+
+def scoped_complaints(user: User, scope: Scope) -> QuerySet[Complaint]:
+    qs = Complaint.objects.visible_to(user)
+    if scope.office is not None:
+        qs = qs.filter(office=scope.office)
+    return qs
+
+
+class HoursBetween(Func):
+    """Clock hours from the first to the second datetime column, computed in SQL on both databases."""
+
+    output_field = FloatField()
+    arity = 2
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s)) * 24.0)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(EXTRACT(EPOCH FROM (%(expressions)s)) / 3600.0)",
+            arg_joiner=" - ",
+            **extra,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# aggregation
+
+
+@dataclass
+class _Cell:
+    """Conditional counts for one group (period × office × nature × category × direct × major)."""
+
+    n: int = 0
+    fwd_den: int = 0
+    fwd_ok: int = 0
+    res_den: int = 0
+    res_ok: int = 0
+    handled: int = 0
+    cb_due: int = 0
+    cb_late_pending: int = 0
+    reopened: int = 0
+    repeat: int = 0
+
+
+_CELL_FIELDS = [f for f in _Cell.__dataclass_fields__ if f != "n"]
+
+
+@dataclass
+class _Row:
+    current: bool
+    office_id: int
+    nature: str
+    category_id: int | None
+    direct: bool
+    major: bool
+    merged: bool
+    cell: _Cell
+
+
+@dataclass
+class _Callbacks:
+    calls: int = 0
+    complaints: int = 0
+    on_time: int = 0
+    satisfied: int = 0
+
+
+def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetime) -> list[_Row]:
+    prev = period.previous()
+    qs = (
+        base.filter(received_at__gte=prev.start, received_at__lt=period.end)
+        .annotate(
+            cur=Case(
+                When(received_at__gte=period.start, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            is_merged=Case(
+                When(status=Status.MERGED, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
+        .order_by()
+        .values("cur", "office_id", "nature", "category_id", "received_by_company", "is_major", "is_merged")
+        .annotate(
+            n=Count("id"),
+            # 转呈: forwarded at all, or still waiting past the limit.
+            fwd_den=Count(
+                "id",
+                filter=Q(forwarded_at__isnull=False) | Q(status=Status.RECEIVED, forward_due_at__lt=as_of),
+            ),
+            fwd_ok=Count("id", filter=Q(forwarded_at__isnull=False, forwarded_at__lte=F("forward_due_at"))),
+            # 处理: resolved (the latest resolution counts), or still being worked on past the limit.
+            res_den=Count(
+                "id",
+                filter=Q(resolved_at__isnull=False) | Q(status__in=_STILL_WORKING, resolve_due_at__lt=as_of),
+            ),
+            res_ok=Count("id", filter=Q(resolved_at__isnull=False, resolved_at__lte=F("resolve_due_at"))),
+            handled=Count("id", filter=Q(resolved_at__isnull=False) | Q(reopen_count__gt=0)),
+            # Handled complaints whose callback is done or due: the callback-rate denominator.
+            cb_due=Count(
+                "id",
+                filter=(Q(resolved_at__isnull=False) | Q(reopen_count__gt=0))
+                & (
+                    Q(called_back_at__isnull=False)
+                    | Q(reopen_count__gt=0)
+                    | Q(status=Status.CLOSED)
+                    | Q(callback_due_at__lt=as_of)
+                ),
+            ),
+            cb_late_pending=Count(
+                "id",
+                filter=Q(status=Status.RESOLVED, called_back_at__isnull=True, callback_due_at__lt=as_of),
+            ),
+            reopened=Count("id", filter=Q(reopen_count__gt=0)),
+            repeat=Count("id", filter=Q(repeat_of__isnull=False)),
+        )
+    )
+    rows = []
+    for r in qs:
+        cell = _Cell(n=r["n"], **{k: r[k] for k in _CELL_FIELDS})
+        rows.append(
+            _Row(
+                current=bool(r["cur"]),
+                office_id=r["office_id"],
+                nature=r["nature"] or UNASSESSED,
+                category_id=r["category_id"],
+                direct=bool(r["received_by_company"]),
+                major=bool(r["is_major"]),
+                merged=bool(r["is_merged"]),
+                cell=cell,
+            )
+        )
+    return rows
+
+
+def _callback_rows(base: QuerySet[Complaint], period: Period) -> dict[tuple[bool, int], _Callbacks]:
+    prev = period.previous()
+    cohort = base.filter(received_at__gte=prev.start, received_at__lt=period.end).exclude(
+        status=Status.MERGED
+    )
+    qs = (
+        Callback.objects.filter(complaint__in=cohort.values("pk"))
+        .annotate(
+            cur=Case(
+                When(complaint__received_at__gte=period.start, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by()
+        .values("cur", "complaint__office_id")
+        .annotate(
+            calls=Count("id"),
+            complaints=Count("complaint_id", distinct=True),
+            on_time=Count("id", filter=Q(due_at__isnull=True) | Q(at__lte=F("due_at"))),
+            satisfied=Count("id", filter=Q(satisfaction__in=list(SATISFIED_VALUES))),
+        )
+    )
+    return {
+        (bool(r["cur"]), r["complaint__office_id"]): _Callbacks(
+            r["calls"], r["complaints"], r["on_time"], r["satisfied"]
+        )
+        for r in qs
+    }
+
+
+def _resolution_hours(base: QuerySet[Complaint], period: Period) -> dict[bool, list[float]]:
+    prev = period.previous()
+    qs = (
+        base.filter(
+            received_at__gte=prev.start,
+            received_at__lt=period.end,
+            nature=Nature.VALID,
+            resolved_at__isnull=False,
+        )
+        .exclude(status=Status.MERGED)
+        .annotate(
+            cur=Case(
+                When(received_at__gte=period.start, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+            hours=HoursBetween("resolved_at", "received_at"),
+        )
+        .order_by()
+        .values_list("cur", "hours")
+    )
+    out: dict[bool, list[float]] = {True: [], False: []}
+    for cur, hours in qs:
+        out[bool(cur)].append(max(0.0, float(hours)))
+    return out
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont, numpy's default)."""
+    if not values:
+        return None
+    xs = sorted(values)
+    k = (len(xs) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def _hours(value: float | None) -> float | None:
+    return None if value is None else float(Decimal(str(value)).quantize(Decimal("0.1")))
+
+
+@dataclass
+class _Managers:
+    rows: list[dict] = field(default_factory=list)
+    met: int = 0
+    total: int = 0
+
+
+def _manager_quotas(offices: list[Office], scope: Scope, period: Period) -> dict[bool, _Managers]:
+    """Each CS-centre manager and office director of the scope, and their own callbacks in the period."""
+    users = User.objects.filter(role__in=list(CALLBACK_QUOTAS), is_active=True)
+    users = users.filter(offices__in=[o.pk for o in offices]).distinct().order_by("username")
+    users_list = list(users.prefetch_related("offices"))
+    prev = period.previous()
+    made: dict[tuple[bool, int], int] = defaultdict(int)
+    if users_list:
+        qs = (
+            Callback.objects.filter(by__in=[u.pk for u in users_list], at__gte=prev.start, at__lt=period.end)
+            .annotate(
+                cur=Case(
+                    When(at__gte=period.start, then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanField(),
+                )
+            )
+            .order_by()
+            .values("cur", "by_id")
+            .annotate(n=Count("id"))
+        )
+        for r in qs:
+            made[(bool(r["cur"]), r["by_id"])] += r["n"]
+    in_scope = {o.pk for o in offices}
+    out = {}
+    for cur in (True, False):
+        m = _Managers()
+        for u in users_list:
+            quota = CALLBACK_QUOTAS[u.role] * period.months
+            n = made[(cur, u.pk)]
+            m.total += 1
+            m.met += n >= quota
+            m.rows.append(
+                {
+                    "username": u.username,
+                    "name": str(u),
+                    "role": u.role,
+                    "role_name": str(u.get_role_display()),
+                    "offices": sorted(o.code for o in u.offices.all() if o.pk in in_scope),
+                    "callbacks": n,
+                    "quota": quota,
+                    "met": n >= quota,
+                }
+            )
+        out[cur] = m
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# shaping
+
+
+def _office_json(o: Office) -> dict:
+    return {"code": o.code, "name": o.name}
+
+
+def _category_json(c: Category | None) -> dict:
+    return {"code": c.code, "name": c.name} if c else {"code": None, "name": UNCATEGORISED_NAME}
+
+
+def _sum(rows: Iterable[_Row], attr: str = "n", pred: Callable[[_Row], bool] = lambda r: True) -> int:
+    return sum(getattr(r.cell, attr) for r in rows if pred(r))
+
+
+def _by_nature(rows: list[_Row]) -> dict:
+    counts = [_sum(rows, pred=lambda r, code=code: r.nature == code) for code, _name in NATURES]
+    shares = largest_remainder(counts, SHARE_OF_TOTAL_DECIMALS)
+    return {
+        code: {"name": name, "count": n, "share": num(s)}
+        for (code, name), n, s in zip(NATURES, counts, shares, strict=True)
+    }
+
+
+def _kpi(
+    code: str,
+    name: str,
+    numerator: int | None,
+    denominator: int | None,
+    value: float | None,
+    unit: str,
+    target: str,
+    met: bool | None,
+    note: str,
+) -> dict:
+    return {
+        "code": code,
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "numerator": numerator,
+        "denominator": denominator,
+        "target": target,
+        "met": met,
+        "note": note,
+    }
+
+
+def _rate_kpi(code, name, n, d, target, cmp, note, decimals=1) -> dict:
+    value = num(rate(n, d, decimals))
+    return _kpi(code, name, n, d, value, "%", target, None if value is None else cmp(value), note)
+
+
+def _kpis(
+    rows: list[_Row],
+    callbacks: dict[int, _Callbacks],
+    hours: list[float],
+    households: int,
+    managers: _Managers,
+) -> dict[str, dict]:
+    valid = [r for r in rows if r.nature == Nature.VALID]
+    cb = _Callbacks()
+    for c in callbacks.values():
+        cb.calls += c.calls
+        cb.complaints += c.complaints
+        cb.on_time += c.on_time
+        cb.satisfied += c.satisfied
+    total = _sum(rows)
+    median, p90 = percentile(hours, 0.5), percentile(hours, 0.9)
+    k = [
+        _rate_kpi(
+            "forwarded_in_time",
+            "转呈及时率",
+            _sum(rows, "fwd_ok"),
+            _sum(rows, "fwd_den"),
+            "100%",
+            lambda v: v >= 100,
+            "时限内转呈责任部门的投诉 ÷（已转呈 + 超时未转呈的投诉）",
+        ),
+        _rate_kpi(
+            "resolved_in_time",
+            "有效投诉处理及时率",
+            _sum(valid, "res_ok"),
+            _sum(valid, "res_den"),
+            "100%",
+            lambda v: v >= 100,
+            "时限内处理完毕的有效投诉 ÷（已处理完毕 + 超过处理时限仍未处理完毕的有效投诉）；整改过的以最后一次处理完毕时间计",
+        ),
+        _rate_kpi(
+            "callback_rate",
+            "回访率",
+            cb.complaints,
+            _sum(rows, "cb_due"),
+            "100%",
+            lambda v: v >= 100,
+            "已回访的投诉 ÷ 已处理且已到回访时限（或已回访、已结案）的投诉",
+        ),
+        _rate_kpi(
+            "callback_in_time",
+            "回访及时率",
+            cb.on_time,
+            cb.calls + _sum(rows, "cb_late_pending"),
+            "100%",
+            lambda v: v >= 100,
+            "时限内完成的回访 ÷（全部回访次数 + 超时仍未回访的投诉）",
+        ),
+        _rate_kpi(
+            "satisfaction",
+            "回访满意率",
+            cb.satisfied,
+            cb.calls,
+            "≥95%",
+            lambda v: v >= 95,
+            "满意及基本满意的回访 ÷ 回访次数",
+        ),
+        _rate_kpi(
+            "repeat_rate",
+            "重复投诉率",
+            _sum(rows, "repeat"),
+            total,
+            "0",
+            lambda v: v == 0,
+            "关联为重复投诉的投诉 ÷ 投诉总数",
+        ),
+        _rate_kpi(
+            "reopen_rate",
+            "整改率",
+            _sum(rows, "reopened"),
+            _sum(rows, "handled"),
+            "—",
+            lambda v: None,
+            "回访不满意转整改的投诉 ÷ 已处理的投诉",
+        ),
+        _rate_kpi(
+            "valid_per_households",
+            "有效投诉率（占户数）",
+            _sum(valid),
+            households,
+            "≤1%",
+            lambda v: v <= 1,
+            "有效投诉宗数 ÷ 管理户数（每百户有效投诉数）",
+            decimals=2,
+        ),
+        _kpi(
+            "resolve_hours_median",
+            "有效投诉处理用时中位数",
+            None,
+            len(hours),
+            _hours(median),
+            "h",
+            "—",
+            None,
+            "受理至处理完毕的小时数（自然时间）",
+        ),
+        _kpi(
+            "resolve_hours_p90",
+            "有效投诉处理用时90分位",
+            None,
+            len(hours),
+            _hours(p90),
+            "h",
+            "—",
+            None,
+            "90% 的有效投诉在此时间内处理完毕",
+        ),
+        _rate_kpi(
+            "manager_callback_quota",
+            "管理人员回访指标完成率",
+            managers.met,
+            managers.total,
+            "100%",
+            lambda v: v >= 100,
+            "完成每月回访指标（客服中心经理≥3次、管理处主任≥1次）的人数 ÷ 应完成人数",
+        ),
+    ]
+    return {x["code"]: x for x in k}
+
+
+def _with_previous(current: dict[str, dict], previous: dict[str, dict]) -> dict[str, dict]:
+    for code, kpi in current.items():
+        before = previous[code]["value"]
+        kpi["previous"] = before
+        now = kpi["value"]
+        kpi["change"] = (
+            None
+            if now is None or before is None
+            else float((Decimal(str(now)) - Decimal(str(before))).quantize(Decimal("0.01")))
+        )
+    return current
+
+
+def company_name() -> str:
+    company = Company.objects.order_by("pk").first()
+    return company.name if company else ""
+
+
+def compute(
+    user: User,
+    period: Period,
+    office: str | None = None,
+    *,
+    as_of: dt.datetime | None = None,
+    with_summary: bool = True,
+) -> dict:
+    """The report as a JSON-ready dict. Raises ReportAccessError for users who may not have it."""
+    as_of = as_of or timezone.now()
+    scope = resolve_scope(user, office)
+    base = scoped_complaints(user, scope)
+    all_rows = _complaint_rows(base, period, as_of)
+    merged_rows = [r for r in all_rows if r.merged]
+    rows_all_periods = [r for r in all_rows if not r.merged]
+    cur = [r for r in rows_all_periods if r.current]
+    prev = [r for r in rows_all_periods if not r.current]
+
+    # Offices shown: the scope's fixed list, or every active office plus any with complaints.
+    if scope.offices is not None:
+        offices = scope.offices
+    else:
+        seen = {r.office_id for r in all_rows}
+        offices = list(Office.objects.filter(Q(is_active=True) | Q(pk__in=seen)).order_by("code"))
+    households = sum(o.households for o in offices)
+
+    seen_cats = {r.category_id for r in rows_all_periods if r.category_id is not None}
+    categories: list[Category | None] = list(
+        Category.objects.filter(Q(is_active=True) | Q(pk__in=seen_cats)).order_by("order", "code")
+    )
+    if any(r.category_id is None and r.nature == Nature.VALID for r in rows_all_periods):
+        categories.append(None)
+    cat_key = {None: None, **{c.pk: c.code for c in categories if c is not None}}
+
+    callbacks = _callback_rows(base, period)
+    hours = _resolution_hours(base, period)
+    managers = _manager_quotas(offices, scope, period)
+
+    def figures(rows: list[_Row], current: bool) -> dict:
+        total = _sum(rows)
+        valid_rows = [r for r in rows if r.nature == Nature.VALID]
+        valid = _sum(valid_rows)
+        direct_rows = [r for r in rows if r.direct]
+        # valid by category (share of valid, one decimal), largest first
+        cat_counts = [
+            _sum(valid_rows, pred=lambda r, c=c: r.category_id == (c.pk if c else None)) for c in categories
+        ]
+        cat_shares = largest_remainder(cat_counts, SHARE_OF_VALID_DECIMALS)
+        by_cat = [
+            {**_category_json(c), "count": n, "share": num(s)}
+            for c, n, s in zip(categories, cat_counts, cat_shares, strict=True)
+        ]
+        order = {id(x): i for i, x in enumerate(by_cat)}
+        by_cat.sort(key=lambda x: (-x["count"], order[id(x)]))
+        # valid by office (share of valid, one decimal), largest first
+        off_counts = [_sum(valid_rows, pred=lambda r, o=o: r.office_id == o.pk) for o in offices]
+        off_shares = largest_remainder(off_counts, SHARE_OF_VALID_DECIMALS)
+        by_office = [
+            {
+                **_office_json(o),
+                "count": n,
+                "share": num(s),
+                "households": o.households,
+                "per_100_households": num(rate(n, o.households, 2)),
+            }
+            for o, n, s in zip(offices, off_counts, off_shares, strict=True)
+        ]
+        by_office.sort(key=lambda x: (-x["count"], x["code"]))
+        return {
+            "total": total,
+            "by_nature": _by_nature(rows),
+            "major": _sum(rows, pred=lambda r: r.major),
+            "valid": valid,
+            "direct": {"total": _sum(direct_rows), "by_nature": _by_nature(direct_rows)},
+            "valid_by_category": by_cat,
+            "valid_by_office": by_office,
+            "merged": _sum(merged_rows, pred=lambda r: r.current == current),
+            "_cat_counts": dict(zip([c.pk if c else None for c in categories], cat_counts, strict=True)),
+        }
+
+    now_fig = figures(cur, True)
+    prev_fig = figures(prev, False)
+
+    # Annex 1: office × nature (+ row totals, share of the total with two decimals).
+    a1_rows = []
+    for o in offices:
+        orow = [r for r in cur if r.office_id == o.pk]
+        counts = {code: _sum(orow, pred=lambda r, code=code: r.nature == code) for code, _ in NATURES}
+        a1_rows.append({"office": _office_json(o), "counts": counts, "total": sum(counts.values())})
+    for row, s in zip(
+        a1_rows, largest_remainder([r["total"] for r in a1_rows], SHARE_OF_TOTAL_DECIMALS), strict=True
+    ):
+        row["share"] = num(s)
+    a1_tot = {code: sum(r["counts"][code] for r in a1_rows) for code, _ in NATURES}
+    annex1 = {
+        "title": "附件1：客户投诉汇总表",
+        "columns": [{"code": code, "name": name} for code, name in NATURES],
+        "rows": a1_rows,
+        "totals": {
+            "counts": a1_tot,
+            "total": sum(a1_tot.values()),
+            "share": 100.0 if sum(a1_tot.values()) else None,
+            "shares": {code: v["share"] for code, v in now_fig["by_nature"].items()},
+        },
+    }
+
+    # Annex 2: office × category, valid complaints only (+ totals, share of valid with one decimal).
+    valid_cur = [r for r in cur if r.nature == Nature.VALID]
+    a2_rows = []
+    for o in offices:
+        orow = [r for r in valid_cur if r.office_id == o.pk]
+        counts = {
+            cat_key[c.pk if c else None] or "": _sum(
+                orow, pred=lambda r, c=c: r.category_id == (c.pk if c else None)
+            )
+            for c in categories
+        }
+        a2_rows.append({"office": _office_json(o), "counts": counts, "total": sum(counts.values())})
+    for row, s in zip(
+        a2_rows, largest_remainder([r["total"] for r in a2_rows], SHARE_OF_VALID_DECIMALS), strict=True
+    ):
+        row["share"] = num(s)
+    a2_tot = {
+        k: sum(r["counts"][k] for r in a2_rows)
+        for k in (cat_key[c.pk if c else None] or "" for c in categories)
+    }
+    cat_share = {(x["code"] or ""): x["share"] for x in now_fig["valid_by_category"]}
+    annex2 = {
+        "title": "附件2：有效投诉汇总表",
+        "columns": [
+            {"code": (c.code if c else ""), "name": (c.name if c else UNCATEGORISED_NAME)} for c in categories
+        ],
+        "rows": a2_rows,
+        "totals": {
+            "counts": a2_tot,
+            "total": sum(a2_tot.values()),
+            "share": 100.0 if sum(a2_tot.values()) else None,
+            "shares": {k: cat_share[k] for k in a2_tot},
+        },
+    }
+
+    # The offices with the most valid complaints and their leading categories.
+    top_offices = []
+    for entry in now_fig["valid_by_office"][:3]:
+        if entry["count"] == 0:
+            break
+        row = next(r for r in a2_rows if r["office"]["code"] == entry["code"])
+        names = {col["code"]: col["name"] for col in annex2["columns"]}
+        leading = sorted(
+            ((k, n) for k, n in row["counts"].items() if n), key=lambda kn: (-kn[1], list(names).index(kn[0]))
+        )[:3]
+        top_offices.append(
+            {
+                **{k: entry[k] for k in ("code", "name", "count", "share")},
+                "categories": [{"code": k or None, "name": names[k], "count": n} for k, n in leading],
+            }
+        )
+
+    # KPIs, for the company/scope and for each office.
+    def cb_for(current: bool, office_id: int | None = None) -> dict[int, _Callbacks]:
+        return {
+            oid: c
+            for (is_cur, oid), c in callbacks.items()
+            if is_cur == current and (office_id is None or oid == office_id)
+        }
+
+    kpis = _with_previous(
+        _kpis(cur, cb_for(True), hours[True], households, managers[True]),
+        _kpis(prev, cb_for(False), hours[False], households, managers[False]),
+    )
+    office_kpi_codes = (
+        "forwarded_in_time",
+        "resolved_in_time",
+        "callback_rate",
+        "callback_in_time",
+        "satisfaction",
+        "repeat_rate",
+        "valid_per_households",
+    )
+    kpis_by_office = []
+    for o in offices:
+        orows = [r for r in cur if r.office_id == o.pk]
+        k = _kpis(orows, cb_for(True, o.pk), [], o.households, _Managers())
+        kpis_by_office.append(
+            {
+                "office": _office_json(o),
+                "total": _sum(orows),
+                "valid": _sum(orows, pred=lambda r: r.nature == Nature.VALID),
+                **{code: k[code]["value"] for code in office_kpi_codes},
+            }
+        )
+
+    company = company_name()
+    where = scope.office.name if scope.office else company
+    report = {
+        "title": f"{where}{period.label}客户投诉工作月报",
+        "issuer": "品质管理部" if scope.kind == "company" else f"{where}管理处",
+        "company": company,
+        "period": period.as_json(),
+        "scope": scope.as_json(offices),
+        "as_of": timezone.localtime(as_of).isoformat(timespec="seconds"),
+        "direct": now_fig["direct"],
+        "total": now_fig["total"],
+        "by_nature": now_fig["by_nature"],
+        "major": now_fig["major"],
+        "merged": now_fig["merged"],
+        "valid": now_fig["valid"],
+        "households": households,
+        "valid_by_category": now_fig["valid_by_category"],
+        "valid_by_office": now_fig["valid_by_office"],
+        "top_offices": top_offices,
+        "annex1": annex1,
+        "annex2": annex2,
+        "kpis": kpis,
+        "kpis_by_office": kpis_by_office,
+        "managers": managers[True].rows,
+        "previous": {
+            "period": period.previous().as_json(),
+            **{k: v for k, v in prev_fig.items() if not k.startswith("_")},
+        },
+        "summary": [],
+    }
+    if with_summary:
+        from .summary import write_summary
+
+        report["summary"] = write_summary(report, base, period, categories)
+    return report

@@ -1,0 +1,384 @@
+"""The written summary (工作总结): Chinese prose generated from the report's own figures.
+
+Every number in it is a figure of the report or an exact count from the database, and every example
+is words taken from a complaint (personal details masked). Nothing is made up: a section with no
+data to speak from says so or is left out.
+
+Main problems under a category are the words (jieba, already stored in `search_text`) that the most
+complaints of that category share, weighted against the other complaints so that "电梯" outranks
+"维修"; each is then counted exactly (`content` contains the word) and illustrated with a clause of
+the latest complaint that uses it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from django.db.models import Count, Q, QuerySet
+
+from kesu.complaints.choices import Nature, Status
+from kesu.complaints.models import Category, Complaint
+
+from .period import Period
+
+# Words every complaint uses; they say nothing about the problem.
+_STOP_TEXT = """
+    业主 住户 客户 反映 投诉 来电 来访 物业 物业公司 物业管理 管理处 小区 要求 希望 处理 问题 尽快 没有 一直 已经 经常 现在
+    多次 昨天 今天 晚上 早上 下午 上午 中午 凌晨 前天 昨晚 今早 这几天 这两天 几天 上周 本周 周末 周一 周五 左右 一个 两个
+    好几 十多 多个 时候 自己 家里 我们 他们 对方 根本 不能 不是 可以 还是 什么 怎么 为什么 这个 那个 一下 一位 说法 情况
+    工作 工作人员 人员 表示 认为 结果 之前 以后 后来 马上 立即 及时 有人 给个 彻底 前台 打电话 电话 联系 不到 小时 分钟
+    星期 个月 一次 两次 三次 好几次 出来 起来 过来 上门 东西 地方 时间 知道 觉得 说是 需要 看到 发现 导致 影响 严重 非常
+    很多 还有 以及 而且 但是 因为 所以 如果 就是 只能 不了 不让 不敢 没人 不管 一样 一些 那么 这么 这样 那样 已经 一直到
+    要求物业 请物业 物业费用 反映问题 多小时 一个多 十几 几个 每次 每天 这次 上次 本月 上月 今年 去年 明天 后天 当天 当时
+    """
+STOPWORDS = frozenset(_STOP_TEXT.split())
+_CJK = re.compile(r"^[\u4e00-\u9fff]{2,8}$")
+_SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?")
+_CLAUSE_SPLIT = re.compile(r"[，,、]")
+_PHONE = re.compile(r"\d{7,}")
+_ROOM = re.compile(r"\d{3,6}(?![年元块分秒%％米平])")
+SAMPLE_PER_CATEGORY = 200
+MAX_KEYWORDS = 3
+MAX_EXAMPLE_CHARS = 36
+
+
+def _fmt_share(value: float | None, decimals: int) -> str:
+    return "—" if value is None else f"{value:.{decimals}f}%"
+
+
+def _change(now: int, before: int, unit: str = "宗") -> str:
+    if before == 0 and now == 0:
+        return "持平"
+    if before == 0:
+        return f"增加 {now} {unit}"
+    delta = now - before
+    if delta == 0:
+        return "持平"
+    pct = abs(delta) * 100 / before
+    word = "增加" if delta > 0 else "减少"
+    return f"{word} {abs(delta)} {unit}（{'+' if delta > 0 else '-'}{pct:.1f}%）"
+
+
+def _tokens(search_text: str) -> set[str]:
+    return {w for w in (search_text or "").split() if _CJK.match(w) and w not in STOPWORDS}
+
+
+def mask(text: str, names: Iterable[str] = ()) -> str:
+    """Keep a complainant's identity out of the report (对投诉人身份保密): names, phones, room numbers."""
+    for name in names:
+        if name and len(name) >= 2:
+            text = text.replace(name, "**")
+    text = _PHONE.sub("***", text)
+    return _ROOM.sub("***", text)
+
+
+def example_clause(content: str, word: str) -> str:
+    """The shortest readable piece of `content` around `word`: its sentence, or its clauses."""
+    for sentence in _SENTENCE.findall(content):
+        if word not in sentence:
+            continue
+        sentence = sentence.strip().rstrip("。！？；!?;")
+        if len(sentence) <= MAX_EXAMPLE_CHARS:
+            return sentence
+        clauses = [c for c in _CLAUSE_SPLIT.split(sentence) if c]
+        i = next(i for i, c in enumerate(clauses) if word in c) if any(word in c for c in clauses) else 0
+        piece = clauses[i]
+        j = i + 1
+        while len(piece) < 12 and j < len(clauses) and len(piece) + len(clauses[j]) + 1 <= MAX_EXAMPLE_CHARS:
+            piece = f"{piece}，{clauses[j]}"
+            j += 1
+        if len(piece) > MAX_EXAMPLE_CHARS:
+            k = max(0, piece.find(word) - 12)
+            piece = piece[k : k + MAX_EXAMPLE_CHARS]
+        return piece
+    return ""
+
+
+def _keywords(samples: list[tuple[str, str, str]], corpus_df: Counter, corpus_n: int) -> list[str]:
+    """Up to MAX_KEYWORDS distinctive words, each covering complaints the earlier ones do not."""
+    docs = [_tokens(s) for s, _c, _n in samples]
+    df: Counter = Counter()
+    for d in docs:
+        df.update(d)
+    min_df = 2 if len(docs) >= 4 else 1
+    scored = sorted(
+        (w for w, n in df.items() if n >= min_df),
+        key=lambda w: (-(df[w] * (1 + math.log((corpus_n + 1) / (corpus_df[w] + 1)))), -df[w], -len(w), w),
+    )
+    chosen: list[str] = []
+    covered: list[set[int]] = []
+    for w in scored:
+        hits = {i for i, d in enumerate(docs) if w in d}
+        if any(len(hits & c) >= 0.6 * len(hits) for c in covered):
+            continue
+        chosen.append(w)
+        covered.append(hits)
+        if len(chosen) == MAX_KEYWORDS:
+            break
+    return chosen
+
+
+def _holiday_names(period: Period) -> set[str]:
+    import datetime as dt
+
+    try:
+        import chinese_calendar
+    except ImportError:  # pragma: no cover - a dependency
+        return set()
+    names = set()
+    day = period.first
+    while day <= period.last_day:
+        try:
+            on_holiday, name = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            name = None
+        if name:
+            names.add(str(name))
+        day += dt.timedelta(days=1)
+    return names
+
+
+def write_summary(
+    report: dict, base: QuerySet[Complaint], period: Period, categories: list[Category | None]
+) -> list[dict]:
+    this, last = ("本月", "上月") if period.months == 1 else ("本期", "上期")
+    company_scope = report["scope"]["type"] != "office"
+    prev = report["previous"]
+    cohort = base.filter(received_at__gte=period.start, received_at__lt=period.end).exclude(
+        status=Status.MERGED
+    )
+    sections: list[dict] = []
+
+    # 1. Overall
+    n = report["by_nature"]
+    if report["total"] == 0:
+        overall = [f"{this}未受理客户投诉（{last} {prev['total']} 宗）。"]
+    else:
+        parts = [
+            f"{v['name']} {v['count']} 宗，占 {_fmt_share(v['share'], 2)}"
+            for code, v in n.items()
+            if v["count"] or code != "unassessed"
+        ]
+        text = (
+            f"{this}共受理客户投诉 {report['total']} 宗，较{last}（{prev['total']} 宗）"
+            f"{_change(report['total'], prev['total'])}。其中" + "；".join(parts) + "。"
+        )
+        text += f"重大投诉 {report['major']} 宗。" if report["major"] else "无重大投诉。"
+        direct = report["direct"]["total"]
+        if company_scope:
+            text += f"公司直接受理 {direct} 宗。" if direct else "公司未直接受理投诉。"
+        if report["merged"]:
+            text += f"另有 {report['merged']} 宗为多人反映同一问题，已合并处理，不重复统计。"
+        overall = [text]
+    sections.append({"heading": "一、投诉总体情况", "paragraphs": overall})
+
+    # 2. Valid complaints: leading categories and their main problems
+    leading = [c for c in report["valid_by_category"] if c["count"]][:3]
+    cat_by_code = {(c.code if c else None): c for c in categories}
+    samples: dict[str | None, list[tuple[str, str, str]]] = {}
+    for entry in leading:
+        cat = cat_by_code.get(entry["code"])
+        qs = (
+            cohort.filter(nature=Nature.VALID, category=cat)
+            if cat
+            else cohort.filter(nature=Nature.VALID, category__isnull=True)
+        )
+        samples[entry["code"]] = list(
+            qs.order_by("-received_at", "-id").values_list("search_text", "content", "complainant_name")[
+                :SAMPLE_PER_CATEGORY
+            ]
+        )
+    assist_sample = list(
+        cohort.filter(nature=Nature.ASSIST)
+        .order_by("-received_at", "-id")
+        .values_list("search_text", "content", "complainant_name")[:SAMPLE_PER_CATEGORY]
+    )
+    corpus = [s for rows in samples.values() for s in rows] + assist_sample
+    corpus_df: Counter = Counter()
+    for s, _c, _n in corpus:
+        corpus_df.update(_tokens(s))
+    words = {code: _keywords(rows, corpus_df, len(corpus)) for code, rows in samples.items()}
+    assist_words = _keywords(assist_sample, corpus_df, len(corpus))
+
+    # Exact counts for every word used, and the seasonal words, in one query.
+    aggs: dict[str, Count] = {}
+    for i, entry in enumerate(leading):
+        cat = cat_by_code.get(entry["code"])
+        cat_q = Q(category=cat) if cat else Q(category__isnull=True)
+        for j, w in enumerate(words[entry["code"]]):
+            aggs[f"c{i}_{j}"] = Count("id", filter=Q(nature=Nature.VALID, content__contains=w) & cat_q)
+    for j, w in enumerate(assist_words):
+        aggs[f"a_{j}"] = Count("id", filter=Q(nature=Nature.ASSIST, content__contains=w))
+    holidays = _holiday_names(period)
+    months = {d.month for d in period.month_starts()}
+    seasonal_words = []
+    if "Spring Festival" in holidays:
+        seasonal_words.append(("装修", "春节假期前后", "应加强装修管理，提前公告节前节后的装修时间规定"))
+    if months & {1, 2, 7, 8}:
+        seasonal_words.append(("孩子", "适逢学校寒暑假", "应加强公共区域安全巡查和文明提示"))
+        seasonal_words.append(("小孩", "适逢学校寒暑假", "应加强公共区域安全巡查和文明提示"))
+    for j, (w, _why, _advice) in enumerate(seasonal_words):
+        aggs[f"s_{j}"] = Count("id", filter=Q(content__contains=w))
+    counts = cohort.aggregate(**aggs) if aggs else {}
+
+    paras = []
+    if report["valid"] == 0:
+        paras.append(f"{this}无有效投诉。")
+    else:
+        tops = "、".join(f"{c['name']}（{c['count']} 宗，{_fmt_share(c['share'], 1)}）" for c in leading)
+        paras.append(f"{this}有效投诉 {report['valid']} 宗，居前的类别为：{tops}。")
+        prev_cats = {c["code"]: c["count"] for c in prev["valid_by_category"]}
+        for i, entry in enumerate(leading):
+            text = (
+                f"{entry['name']}类 {entry['count']} 宗，占有效投诉的 {_fmt_share(entry['share'], 1)}"
+                f"（{last} {prev_cats.get(entry['code'], 0)} 宗）"
+            )
+            found = []
+            rows = samples[entry["code"]]
+            for j, w in enumerate(words[entry["code"]]):
+                k = counts.get(f"c{i}_{j}", 0)
+                if not k:
+                    continue
+                src = next((r for r in rows if w in r[1]), None)
+                example = mask(example_clause(src[1], w), [src[2]]) if src else ""
+                found.append((w, k, example))
+            if found:
+                text += "，主要问题涉及" + "、".join(f"“{w}”（{k} 宗）" for w, k, _e in found)
+                examples = [e for _w, _k, e in found if e]
+                if examples:
+                    text += "，如：" + "；".join(f"“{e}”" for e in examples[:2])
+            paras.append(text + "。")
+    sections.append({"heading": "二、有效投诉主要问题", "paragraphs": paras})
+
+    # 3. Assist-type matters
+    a = n["assist"]["count"]
+    if a == 0:
+        assist_paras = [f"{this}无协助处理类投诉。"]
+    else:
+        text = f"{this}协助处理类投诉 {a} 宗，占投诉总数的 {_fmt_share(n['assist']['share'], 2)}"
+        found = [(w, counts.get(f"a_{j}", 0)) for j, w in enumerate(assist_words)]
+        found = [(w, k) for w, k in found if k]
+        if found:
+            text += "，较常见的是涉及" + "、".join(f"“{w}”（{k} 宗）" for w, k in found) + "的事项"
+            src = next((r for r in assist_sample if found[0][0] in r[1]), None)
+            if src:
+                text += f"，如“{mask(example_clause(src[1], found[0][0]), [src[2]])}”"
+        assist_paras = [text + "。此类投诉虽非公司责任，仍应积极协调，耐心做好解释和跟进工作。"]
+    sections.append({"heading": "三、协助处理类投诉", "paragraphs": assist_paras})
+
+    # 4. Changes from the previous period, and the season
+    changes = []
+    prev_cats = {c["code"]: c["count"] for c in prev["valid_by_category"]}
+    rises, falls = [], []
+    for c in report["valid_by_category"]:
+        before = prev_cats.get(c["code"], 0)
+        delta = c["count"] - before
+        if delta >= max(2, 0.3 * before):
+            rises.append((delta, c["name"], before, c["count"]))
+        elif -delta >= max(2, 0.3 * before):
+            falls.append((-delta, c["name"], before, c["count"]))
+    if rises:
+        rises.sort(key=lambda x: (-x[0], x[1]))
+        changes.append(
+            "有效投诉明显增加的类别："
+            + "、".join(f"{name}（{b} → {c} 宗）" for _d, name, b, c in rises[:3])
+            + "。"
+        )
+    if falls:
+        falls.sort(key=lambda x: (-x[0], x[1]))
+        changes.append(
+            "明显减少的类别：" + "、".join(f"{name}（{b} → {c} 宗）" for _d, name, b, c in falls[:3]) + "。"
+        )
+    if company_scope:
+        prev_offices = {o["code"]: o["count"] for o in prev["valid_by_office"]}
+        office_rises = []
+        for o in report["valid_by_office"]:
+            before = prev_offices.get(o["code"], 0)
+            delta = o["count"] - before
+            if delta >= max(2, 0.3 * before):
+                office_rises.append((delta, o["name"], before, o["count"]))
+        if office_rises:
+            office_rises.sort(key=lambda x: (-x[0], x[1]))
+            changes.append(
+                "有效投诉明显增加的管理处："
+                + "、".join(f"{name}（{b} → {c} 宗）" for _d, name, b, c in office_rises[:3])
+                + "。"
+            )
+    for j, (w, why, what) in enumerate(seasonal_words):
+        k = counts.get(f"s_{j}", 0)
+        if k:
+            changes.append(f"{why}，涉及“{w}”的投诉 {k} 宗，{what}。")
+    if not changes:
+        changes.append(f"与{last}相比，各类有效投诉无明显变化。")
+    sections.append({"heading": f"四、与{last}对比及季节性特点", "paragraphs": changes})
+
+    # 5. Offices that need attention
+    attention = []
+    if company_scope:
+        for o in report["top_offices"]:
+            cats = "、".join(f"{c['name']} {c['count']} 宗" for c in o["categories"])
+            attention.append(
+                f"{o['name']}有效投诉 {o['count']} 宗，占有效投诉的 {_fmt_share(o['share'], 1)}，主要为{cats}。"
+            )
+    over = [o for o in report["valid_by_office"] if (o["per_100_households"] or 0) > 1]
+    if over:
+        attention.append(
+            "有效投诉超过管理户数 1% 的："
+            + "、".join(f"{o['name']}（{o['per_100_households']:.2f}%）" for o in over)
+            + "。"
+        )
+    late = [
+        o
+        for o in report["kpis_by_office"]
+        if o["resolved_in_time"] is not None and o["resolved_in_time"] < 100
+    ]
+    if late:
+        attention.append(
+            "有效投诉处理及时率未达 100% 的："
+            + "、".join(f"{o['office']['name']}（{o['resolved_in_time']:.1f}%）" for o in late)
+            + "。"
+        )
+    if not attention:
+        attention.append("各管理处无需特别关注的事项。" if company_scope else "本管理处无需特别关注的事项。")
+    sections.append(
+        {
+            "heading": "五、需重点关注的管理处" if company_scope else "五、需重点关注的事项",
+            "paragraphs": attention,
+        }
+    )
+
+    # 6. What to improve: every KPI short of its target, in figures
+    advice = {
+        "forwarded_in_time": "客服中心应在时限内转呈责任部门，夜间受理的一般投诉于次日上班后第一时间转呈。",
+        "resolved_in_time": "责任部门须在处理时限内处理完毕，客服中心加强跟踪督办，不能按时完成的及时上报并向投诉人说明进度。",
+        "callback_rate": "处理完毕的投诉须 100% 回访，重大投诉由客服中心经理、管理处主任上门回访。",
+        "callback_in_time": "回访应在处理完毕后 24 小时内完成。",
+        "satisfaction": "对回访不满意的投诉限期整改并再次回访，直至投诉人满意。",
+        "repeat_rate": "对未在承诺时间内答复而引起的重复投诉逐宗分析原因，杜绝重复投诉。",
+        "valid_per_households": "有效投诉占户数超过 1% 的，应分析原因并制定纠正预防措施。",
+        "manager_callback_quota": "客服中心经理每月回访不少于 3 次、管理处主任不少于 1 次。",
+    }
+    improve = []
+    for code, k in report["kpis"].items():
+        if k["met"] is False:
+            figure = f"{k['value']:.{2 if code == 'valid_per_households' else 1}f}%（{k['numerator']}/{k['denominator']}）"
+            text = f"{k['name']}为 {figure}，未达到目标（{k['target']}）。{advice.get(code, '')}"
+            if code == "manager_callback_quota":
+                short = [m for m in report["managers"] if not m["met"]]
+                text += (
+                    "未完成的："
+                    + "、".join(f"{m['name']}（{m['callbacks']}/{m['quota']} 次）" for m in short)
+                    + "。"
+                )
+            improve.append(text)
+    if not improve:
+        improve.append("各项考核指标均达到目标，请继续保持。")
+    sections.append({"heading": "六、存在问题与改进要求", "paragraphs": improve})
+    return sections
+
+
+def as_text(summary: list[dict]) -> str:
+    return "\n".join(f"{s['heading']}\n" + "\n".join(s["paragraphs"]) for s in summary)
