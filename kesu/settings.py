@@ -209,6 +209,89 @@ LOGIN_REDIRECT_URL = "/"
 # --- end API ---
 
 # --- notifications (issue 6) ---
+# Delivery of the outbox (kesu/notify/delivery.py). Every notification is first an outbox row; these
+# settings only decide how and when rows are sent. See docs/decisions/0005-notification-delivery.md.
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+
+
+def _env_pairs(name: str, default: dict[str, str]) -> dict[str, str]:
+    """`a=1,b=2` → {"a": "1", "b": "2"} over the defaults."""
+    result = dict(default)
+    for part in env_str(name).split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{name} must look like kind=value,kind=value, not {part!r}")
+        result[key.strip()] = value.strip()
+    return result
+
+
+# Email: smtp://user:password@host:port (smtps:// for TLS from the start; ?starttls=true to upgrade).
+# Without it, e-mails are appended to KESU_HOME/email.log (the demo's "mailbox").
+KESU_SMTP_URL = env_str("KESU_SMTP_URL")
+KESU_EMAIL_FROM = env_str("KESU_EMAIL_FROM", "客诉 Kesu <kesu@localhost>")
+KESU_EMAIL_LOG = Path(env_str("KESU_EMAIL_LOG") or KESU_HOME / "email.log")
+# SMS: "file" (one line per message in KESU_HOME/sms.log), "http" (a provider's HTTP API), or the
+# dotted path of a class with send(row).
+KESU_SMS_PROVIDER = env_str("KESU_SMS_PROVIDER", "file")
+KESU_SMS_LOG = Path(env_str("KESU_SMS_LOG") or KESU_HOME / "sms.log")
+KESU_SMS_HTTP_URL = env_str("KESU_SMS_HTTP_URL")
+KESU_SMS_HTTP_USER = env_str("KESU_SMS_HTTP_USER")  # account / access key id
+KESU_SMS_HTTP_TOKEN = env_str("KESU_SMS_HTTP_TOKEN")  # secret, sent as a bearer token
+KESU_SMS_SIGN_NAME = env_str("KESU_SMS_SIGN_NAME", "客诉")  # 短信签名
+# Provider template ids by message kind, e.g. ack=SMS_1001,progress=SMS_1002,result=SMS_1003.
+KESU_SMS_TEMPLATES = _env_pairs("KESU_SMS_TEMPLATES", {})
+KESU_NOTIFY_HTTP_TIMEOUT = _env_float("KESU_NOTIFY_HTTP_TIMEOUT", 10.0)
+# Staff without their own notification settings: in-app, plus e-mail when their account has an address.
+KESU_NOTIFY_EMAIL_BY_DEFAULT = env_bool("KESU_NOTIFY_EMAIL_BY_DEFAULT", True)
+
+# The deliverer: how often the embedded sweeper (and beat) deliver and sweep, how many rows one claim
+# takes, how long a claim is held before another deliverer may retry it, and the retry back-off.
+KESU_DELIVERY_SECONDS = _env_float("KESU_DELIVERY_SECONDS", 3.0)
+KESU_SWEEP_SECONDS = _env_float("KESU_SWEEP_SECONDS", 30.0)
+KESU_DELIVERY_BATCH = env_int("KESU_DELIVERY_BATCH", 50)
+KESU_DELIVERY_LEASE_SECONDS = _env_float("KESU_DELIVERY_LEASE_SECONDS", 60.0)
+KESU_DELIVERY_BACKOFF_SECONDS = _env_float("KESU_DELIVERY_BACKOFF_SECONDS", 30.0)
+KESU_DELIVERY_BACKOFF_MAX_SECONDS = _env_float("KESU_DELIVERY_BACKOFF_MAX_SECONDS", 3600.0)
+KESU_DELIVERY_MAX_ATTEMPTS = env_int("KESU_DELIVERY_MAX_ATTEMPTS", 10)
+
+
+def _due_soon_minutes() -> dict[str, float]:
+    defaults = {"forward": 5, "report": 15, "answer": 240, "resolve": 120, "rectify": 120, "callback": 120}
+    raw = env_str("KESU_DUE_SOON_MINUTES")
+    if raw and "=" not in raw:
+        return dict.fromkeys(defaults, _env_float("KESU_DUE_SOON_MINUTES", 0))
+    pairs = _env_pairs("KESU_DUE_SOON_MINUTES", {k: str(v) for k, v in defaults.items()})
+    try:
+        return {k: float(v) for k, v in pairs.items()}
+    except ValueError:
+        raise ValueError(f"KESU_DUE_SOON_MINUTES must give minutes as numbers, not {raw!r}") from None
+
+
+# Who hears what over time: warn the owner of the next step this many minutes before a deadline (per
+# kind, e.g. resolve=120,forward=5; one number sets all), escalate one tier further every
+# KESU_ESCALATE_EVERY_MINUTES while a deadline stays passed (breaches older than
+# KESU_ESCALATE_MAX_AGE_HOURS are left to the digest), and send managers their overdue digest daily.
+KESU_DUE_SOON_MINUTES = _due_soon_minutes()
+KESU_ESCALATE_EVERY_MINUTES = _env_float("KESU_ESCALATE_EVERY_MINUTES", 60.0)
+KESU_ESCALATE_MAX_AGE_HOURS = _env_float("KESU_ESCALATE_MAX_AGE_HOURS", 48.0)
+KESU_DIGEST_TIME = env_str("KESU_DIGEST_TIME", "08:00")
+KESU_DIGEST_ROLES = [
+    r for r in env_str("KESU_DIGEST_ROLES", "cs_manager,director,dept_manager,quality").split(",") if r
+]
+
+# Scaled mode (KESU_REDIS_URL set): `kesu worker` concurrency (processes per worker).
+KESU_WORKER_CONCURRENCY = env_int("KESU_WORKER_CONCURRENCY", 2)
 # --- end notifications ---
 
 # --- reports (issue 5) ---

@@ -1,21 +1,23 @@
 """Who hears what (SPEC §2, §4): turns timeline events into outbox rows, inside the caller's transaction.
 
 Staff messages carry the number, office, category and deadline, never the complainant's identity;
-complainant messages go to the phone they gave.
+complainant messages go to the phone they gave. Staff rows are in-app rows, one per person; the
+deliverer fans each out to that person's other channels and the office's group robots (decision 0005).
+The wording comes from kesu.notify.messages (admins' templates, else the built-in text).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from django.db.models import Q
-from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from kesu.org.choices import COMPANY_ROLES, DEPARTMENT_ROLES, Role
 from kesu.org.models import User
 
+from . import messages
 from .models import Outbox
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ TIER_ROLES: dict[int, tuple[str, ...]] = {
     3: (Role.QUALITY,),
     4: (Role.EXECUTIVE,),
 }
+TOP_TIER = max(TIER_ROLES)
 
 
 def staff_for(office_id: int, roles: Iterable[str], department_id: int | None = None) -> list[User]:
@@ -52,26 +55,32 @@ def staff_for(office_id: int, roles: Iterable[str], department_id: int | None = 
     return list(User.objects.filter(q, is_active=True).distinct().order_by("pk"))
 
 
-def _fmt(value) -> str:
-    if value is None:
-        return "—"
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-
-
-def _staff_text(c: Complaint) -> str:
-    category = c.category.name if c.category_id else _("未分类")
-    return _("%(office)s · %(category)s · %(content)s") % {
-        "office": c.office.name,
-        "category": category,
-        "content": c.content[:40],
+def _payload(c: Complaint, **extra: object) -> dict[str, object]:
+    return {
+        "number": c.number,
+        "office": c.office.code,
+        "office_id": c.office_id,
+        "link": messages.complaint_link(c.number),
+        **extra,
     }
 
 
-def to_users(event: ComplaintEvent, kind: str, users: Iterable[User], subject: str, body: str) -> int:
-    c = event.complaint
+def queue_for_users(
+    c: Complaint,
+    *,
+    kind: str,
+    users: Iterable[User],
+    context: dict[str, object],
+    key: Callable[[User], str],
+    at: dt.datetime,
+    event: ComplaintEvent | None = None,
+    payload: dict[str, object] | None = None,
+) -> int:
+    """One in-app row per person (deduplicated), worded by the template for `kind`."""
+    subject, body = messages.render(kind, Outbox.Channel.INAPP, context)
     rows = [
         Outbox(
-            created_at=event.at,
+            created_at=at,
             kind=kind,
             channel=Outbox.Channel.INAPP,
             user=u,
@@ -79,20 +88,36 @@ def to_users(event: ComplaintEvent, kind: str, users: Iterable[User], subject: s
             event=event,
             subject=subject,
             body=body,
-            payload={"number": c.number, "office": c.office.code, "event": event.type},
-            delivery_key=f"e{event.pk}:{kind}:u{u.pk}",
-            next_attempt_at=event.at,
+            payload=payload if payload is not None else _payload(c, event=event.type if event else ""),
+            delivery_key=key(u),
+            next_attempt_at=at,
         )
         for u in {u.pk: u for u in users}.values()
     ]
     Outbox.objects.bulk_create(rows)
+    if rows:
+        _kick()
     return len(rows)
 
 
-def to_complainant(event: ComplaintEvent, kind: str, body: str) -> int:
+def to_users(event: ComplaintEvent, kind: str, users: Iterable[User], **context: object) -> int:
+    c = event.complaint
+    return queue_for_users(
+        c,
+        kind=kind,
+        users=users,
+        context=messages.complaint_context(c, **context),
+        key=lambda u: f"e{event.pk}:{kind}:u{u.pk}",
+        at=event.at,
+        event=event,
+    )
+
+
+def to_complainant(event: ComplaintEvent, kind: str, **context: object) -> int:
     c = event.complaint
     if not c.complainant_phone:
         return 0
+    subject, body = messages.render(kind, Outbox.Channel.SMS, messages.complaint_context(c, **context))
     Outbox.objects.create(
         created_at=event.at,
         kind=kind,
@@ -100,26 +125,28 @@ def to_complainant(event: ComplaintEvent, kind: str, body: str) -> int:
         address=c.complainant_phone,
         complaint=c,
         event=event,
-        subject=_("投诉 %(number)s") % {"number": c.number},
+        subject=subject,
         body=body,
-        payload={"number": c.number, "office": c.office.code, "event": event.type},
+        payload=_payload(c, event=event.type),
         delivery_key=f"e{event.pk}:{kind}:sms",
         next_attempt_at=event.at,
     )
+    _kick()
     return 1
+
+
+def _kick() -> None:
+    # Scaled mode: ask a worker to deliver as soon as this transaction commits. Best effort: the
+    # rows are already safe in the database and the periodic delivery picks them up regardless.
+    from .delivery import kick_after_commit
+
+    kick_after_commit()
 
 
 def _major_alert(event: ComplaintEvent) -> None:
     c = event.complaint
     users = staff_for(c.office_id, (Role.DIRECTOR, Role.CS_MANAGER, Role.DEPT_MANAGER, Role.QUALITY))
-    to_users(
-        event,
-        "major",
-        users,
-        _("重大投诉 %(number)s") % {"number": c.number},
-        _("重大投诉，请立即处理；须于 %(due)s 前上报公司。%(text)s")
-        % {"due": _fmt(c.report_due_at), "text": _staff_text(c)},
-    )
+    to_users(event, "major", users, deadline=messages.fmt(c.report_due_at))
 
 
 def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool = False) -> None:
@@ -129,56 +156,25 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
     c = event.complaint
     t = event.type
     if t == EventType.REGISTERED:
-        if c.on_spot_answer:
-            to_complainant(
-                event,
-                "ack",
-                _("您的投诉（编号 %(number)s）已受理并当场答复，感谢您的监督。") % {"number": c.number},
-            )
-        else:
-            to_complainant(
-                event,
-                "ack",
-                _("您的投诉已受理，编号 %(number)s，我们将于 %(due)s 前给您答复。")
-                % {"number": c.number, "due": _fmt(c.committed_answer_at)},
-            )
+        to_complainant(event, "ack", deadline=messages.fmt(c.committed_answer_at))
         if night:
             duty = [
                 u for u in staff_for(c.office_id, (Role.RECEPTIONIST, Role.SUPERVISOR)) if u.on_night_duty
             ]
-            to_users(event, "night", duty, _("夜间新投诉 %(number)s") % {"number": c.number}, _staff_text(c))
+            to_users(event, "night", duty)
     elif t == EventType.DISPATCHED:
         if c.handler_id:
             users = [c.handler, *staff_for(c.office_id, (Role.DEPT_MANAGER,), c.department_id)]
         else:
             users = staff_for(c.office_id, (Role.HANDLER, Role.DEPT_MANAGER), c.department_id)
-        to_users(
-            event,
-            "dispatched",
-            users,
-            _("新派单 %(number)s") % {"number": c.number},
-            _("请于 %(due)s 前处理完毕。%(text)s")
-            % {"due": _fmt(c.rectify_due_at or c.resolve_due_at), "text": _staff_text(c)},
-        )
+        to_users(event, "dispatched", users, deadline=messages.fmt(c.rectify_due_at or c.resolve_due_at))
     elif t == EventType.NOTE and event.visibility == "complainant":
-        to_complainant(
-            event,
-            "progress",
-            _("您的投诉 %(number)s 有新进展：%(note)s") % {"number": c.number, "note": event.note},
-        )
+        to_complainant(event, "progress", note=event.note)
     elif t == EventType.RESOLVED:
-        to_complainant(
-            event,
-            "result",
-            _("您的投诉 %(number)s 已处理：%(text)s") % {"number": c.number, "text": c.resolution[:200]},
-        )
+        to_complainant(event, "result", resolution=c.resolution[:200])
         roles = (Role.CS_MANAGER, Role.DIRECTOR) if c.onsite_callback_required else (Role.SUPERVISOR,)
         to_users(
-            event,
-            "callback_due",
-            staff_for(c.office_id, roles),
-            _("待回访 %(number)s") % {"number": c.number},
-            _("请于 %(due)s 前回访。%(text)s") % {"due": _fmt(c.callback_due_at), "text": _staff_text(c)},
+            event, "callback_due", staff_for(c.office_id, roles), deadline=messages.fmt(c.callback_due_at)
         )
     elif t == EventType.REOPENED:
         users = (
@@ -187,31 +183,17 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
             else []
         )
         users += staff_for(c.office_id, (Role.CS_MANAGER, Role.DIRECTOR))
-        to_users(
-            event,
-            "reopened",
-            users,
-            _("投诉整改 %(number)s") % {"number": c.number},
-            _("投诉人不满意，须于 %(due)s 前整改完毕。%(text)s")
-            % {"due": _fmt(c.rectify_due_at), "text": _staff_text(c)},
-        )
+        to_users(event, "reopened", users, deadline=messages.fmt(c.rectify_due_at))
     elif t == EventType.DECLINED:
-        to_complainant(
-            event,
-            "declined",
-            _("您的投诉 %(number)s 不予受理，原因：%(note)s") % {"number": c.number, "note": event.note},
-        )
+        to_complainant(event, "declined", note=event.note)
     elif t == EventType.ESCALATED:
         tier = event.data.get("tier", 0)
-        to_users(
-            event,
-            "escalated",
-            staff_for(c.office_id, TIER_ROLES.get(tier, ())),
-            _("投诉升级 %(number)s") % {"number": c.number},
-            _("已升级至您处理，原因：%(note)s。%(text)s") % {"note": event.note, "text": _staff_text(c)},
-        )
+        to_users(event, "escalated", staff_for(c.office_id, TIER_ROLES.get(tier, ())), note=event.note)
     if became_major:
         _major_alert(event)
+    from kesu.api.webhooks import queue_webhooks  # issue 4: webhooks, in this same transaction
+
+    queue_webhooks(event)
 
 
 # Who owns the next step when a deadline passes, by kind (before the ladder above them).
@@ -228,7 +210,7 @@ BREACH_ROLES: dict[str, tuple[str, ...]] = {
 def on_breach(event: ComplaintEvent, kind: str, tier: int) -> int:
     """A deadline passed: tell whoever owns the next step and the next tier of the ladder."""
     c = event.complaint
-    roles = set(BREACH_ROLES[kind]) | set(TIER_ROLES.get(min(tier + 1, 4), ()))
+    roles = set(BREACH_ROLES[kind]) | set(TIER_ROLES.get(min(tier + 1, TOP_TIER), ()))
     if kind == "callback" and c.onsite_callback_required:
         roles |= {Role.DIRECTOR}
     users = [
@@ -242,11 +224,28 @@ def on_breach(event: ComplaintEvent, kind: str, tier: int) -> int:
         event,
         f"overdue_{kind}",
         users,
-        _("投诉超时 %(number)s") % {"number": c.number},
-        _("%(kind)s：时限 %(due)s 已过。%(text)s")
-        % {
-            "kind": event.data.get("label", kind),
-            "due": event.data.get("due_at_local", ""),
-            "text": _staff_text(c),
-        },
+        deadline=event.data.get("due_at_local", ""),
+        deadline_label=event.data.get("label", kind),
     )
+
+
+def next_step_owners(c: Complaint, kind: str) -> list[User]:
+    """Who owns the step that meets deadline `kind` (for "about to pass" warnings)."""
+    if kind == "forward":
+        # 转呈: the CS staff who dispatch, and whoever first received it (首问负责制).
+        users = staff_for(c.office_id, (Role.SUPERVISOR,))
+        return [*users, c.owner] if c.owner_id else users
+    if kind == "report":
+        return staff_for(c.office_id, (Role.DIRECTOR,))
+    if kind == "answer":
+        return [c.owner] if c.owner_id else staff_for(c.office_id, (Role.SUPERVISOR,))
+    if kind in ("resolve", "rectify"):
+        if c.handler_id:
+            return [c.handler]
+        if c.department_id:
+            return staff_for(c.office_id, (Role.HANDLER, Role.DEPT_MANAGER), c.department_id)
+        return staff_for(c.office_id, (Role.SUPERVISOR,))
+    if kind == "callback":
+        roles = (Role.CS_MANAGER, Role.DIRECTOR) if c.onsite_callback_required else (Role.SUPERVISOR,)
+        return staff_for(c.office_id, roles)
+    raise ValueError(f"unknown deadline kind {kind!r}")

@@ -1,0 +1,107 @@
+"""What every channel shares: the two ways a send can fail, an HTTP JSON poster, and an append-only
+log file that remembers which delivery keys it already holds."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+
+
+class Retry(Exception):
+    """Temporary: try again later (network down, server busy)."""
+
+
+class Permanent(Exception):
+    """Will never work as it is (no address, rejected request): mark the row failed at once."""
+
+
+def message_id(delivery_key: str, domain: str = "kesu.local") -> str:
+    """A stable Message-ID / idempotency key derived from the outbox row's delivery key."""
+    digest = hashlib.sha256(delivery_key.encode()).hexdigest()[:40]
+    return f"<{digest}@{domain}>"
+
+
+def post_json(url: str, payload: dict, *, key: str, headers: dict[str, str] | None = None) -> dict:
+    """POST JSON; 2xx → the decoded answer. The delivery key goes along as an idempotency header so
+    a receiver that honours it drops a repeat (a worker may die between sending and marking)."""
+    data = json.dumps(payload, ensure_ascii=False).encode()
+    request = urllib.request.Request(url, data=data, method="POST")
+    request.add_header("Content-Type", "application/json; charset=utf-8")
+    request.add_header("Idempotency-Key", key)
+    request.add_header("X-Kesu-Delivery-Key", key)
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=settings.KESU_NOTIFY_HTTP_TIMEOUT) as response:
+            body = response.read()
+    except urllib.error.HTTPError as e:
+        detail = e.read()[:300].decode("utf-8", "replace")
+        if e.code in (408, 425, 429) or e.code >= 500:
+            raise Retry(f"HTTP {e.code}: {detail}") from None
+        raise Permanent(f"HTTP {e.code}: {detail}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise Retry(f"连接失败：{getattr(e, 'reason', e)}") from None
+    if not body.strip():
+        return {}
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return {"raw": body[:300].decode("utf-8", "replace")}
+    return answer if isinstance(answer, dict) else {"raw": answer}
+
+
+class KeyedLog:
+    """An append-only text log where each entry carries its delivery key.
+
+    Appends under an exclusive file lock, and skips an entry whose key is already in the file, so a
+    message re-sent after a crash is written once. Each process keeps the keys it has read and only
+    reads what other processes appended since.
+    """
+
+    _state: dict[str, tuple[int, int, set[str]]] = {}  # path -> (inode, offset read, keys)
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def append(self, key: str, entry: str) -> bool:
+        """Append `entry` (which must contain the key as its second tab-separated field on its first
+        line); False if the key was already there."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.path, "ab+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                keys = self._read_new(f)
+                if key in keys:
+                    return False
+                f.write(entry.encode())
+                f.flush()
+                keys.add(key)
+                inode = os.fstat(f.fileno()).st_ino
+                self._state[str(self.path)] = (inode, f.tell(), keys)
+                return True
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def _read_new(self, f) -> set[str]:
+        inode = os.fstat(f.fileno()).st_ino
+        size = os.fstat(f.fileno()).st_size
+        known_inode, offset, keys = self._state.get(str(self.path), (inode, 0, set()))
+        if known_inode != inode or offset > size:  # rotated or truncated: read it all again
+            offset, keys = 0, set()
+        f.seek(offset)
+        for line in f.read().split(b"\n"):
+            parts = line.split(b"\t", 2)
+            if len(parts) >= 2 and parts[0] == b"KEY":
+                keys.add(parts[1].decode())
+        f.seek(0, os.SEEK_END)
+        self._state[str(self.path)] = (inode, f.tell(), keys)
+        return keys
