@@ -203,6 +203,12 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
 # --- web workspace (issue 3) ---
+# Every request renews the session, so SESSION_COOKIE_AGE is the idle time after which a front-desk
+# PC left signed in asks for the password again.
+SESSION_SAVE_EVERY_REQUEST = True
+# The sign-in page, in Chinese, when django-axes locks a user name out after repeated failures.
+AXES_LOCKOUT_CALLABLE = "kesu.web.views.auth.locked_out"
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("kesu.web.context.workspace")
 # --- end web workspace ---
 
 # --- API (issue 4) ---

@@ -1,0 +1,213 @@
+"""The complaint page's actions: for each lifecycle action, its form, its template and the call into
+kesu.complaints.services. Which actions a user sees is services.allowed_actions; the services
+check everything again when the form is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from kesu.complaints import services
+from kesu.complaints.choices import SATISFIED_VALUES, Satisfaction, Status, Tier
+from kesu.complaints.models import Complaint
+from kesu.org.models import User
+
+from . import forms as f
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    code: str
+    label: Promise
+    form: type[f.ActionForm]
+    run: Callable[[f.ActionForm, Complaint, User, list], str]
+    button: Promise
+    danger: bool = False
+
+
+def _when(value) -> str:
+    return date_format(timezone.localtime(value), "Y-m-d H:i")
+
+
+def _assess(form, c, user, files) -> str:
+    services.assess(c, user, version=form.cleaned_data["version"], **form.service_kwargs())
+    return _("判定已保存。")
+
+
+def _dispatch(form, c, user, files) -> str:
+    d = form.cleaned_data
+    c = services.dispatch(
+        c, user, department=d["department"], handler=d["handler"], note=d["note"], version=d["version"]
+    )
+    who = f"{d['department'].name}" + (f" · {d['handler']}" if d["handler"] else "")
+    return _("已派单至 %(who)s。") % {"who": who}
+
+
+def _accept(form, c, user, files) -> str:
+    services.accept(c, user, note=form.cleaned_data["note"], version=form.cleaned_data["version"])
+    return _("已接单。")
+
+
+def _note(form, c, user, files) -> str:
+    d = form.cleaned_data
+    tell = d["audience"] == "complainant"
+    services.note(c, user, text=d["text"], tell_complainant=tell, version=d["version"])
+    return _("已记录，并通知投诉人。") if tell else _("内部备注已记录。")
+
+
+def _escalate(form, c, user, files) -> str:
+    d = form.cleaned_data
+    services.escalate(c, user, reason=d["reason"], tier=d["tier"], version=d["version"])
+    return _("已升级至%(tier)s。") % {"tier": Tier(d["tier"]).label}
+
+
+def _resolve(form, c, user, files) -> str:
+    d = form.cleaned_data
+    services.resolve(
+        c, user, resolution=d["resolution"], tell_complainant=d["tell_complainant"], version=d["version"]
+    )
+    return _("已处理完毕，等待回访。")
+
+
+def _call_back(form, c, user, files) -> str:
+    d = form.cleaned_data
+    c = services.call_back(
+        c,
+        user,
+        method=d["method"],
+        satisfaction=d["satisfaction"],
+        words=d["words"],
+        confirmed=d["confirmed"],
+        version=d["version"],
+    )
+    label = Satisfaction(d["satisfaction"]).label
+    if not form.wants_reopen:
+        return _("回访已记录：%(s)s。") % {"s": label}
+    if "reopen" not in services.allowed_actions(c, user):
+        return _("回访已记录：%(s)s。请安排整改。") % {"s": label}
+    services.reopen(
+        c,
+        user,
+        reason=d["rectify_reason"] or d["words"],
+        rectify_due_at=d["rectify_due_at"],
+        version=c.version,
+    )
+    return _("回访已记录：%(s)s；已转入整改，期限 %(due)s。") % {
+        "s": label,
+        "due": _when(d["rectify_due_at"]),
+    }
+
+
+def _reopen(form, c, user, files) -> str:
+    d = form.cleaned_data
+    services.reopen(c, user, reason=d["reason"], rectify_due_at=d["rectify_due_at"], version=d["version"])
+    return _("已转入整改，期限 %(due)s。") % {"due": _when(d["rectify_due_at"])}
+
+
+def _close(form, c, user, files) -> str:
+    d = form.cleaned_data
+    services.close(
+        c,
+        user,
+        outcome=d["outcome"],
+        lesson_cause=d["lesson_cause"],
+        lesson_learned=d["lesson_learned"],
+        lesson_prevention=d["lesson_prevention"],
+        note=d["note"],
+        version=d["version"],
+    )
+    return _("已结案归档。")
+
+
+def _decline(form, c, user, files) -> str:
+    d = form.cleaned_data
+    services.decline(c, user, reason=d["reason"], explanation=d["explanation"], version=d["version"])
+    return _("已不予受理，原因已告知投诉人。")
+
+
+def _withdraw(form, c, user, files) -> str:
+    services.withdraw(c, user, reason=form.cleaned_data["reason"], version=form.cleaned_data["version"])
+    return _("投诉已撤回。")
+
+
+def _link(form, c, user, files) -> str:
+    d = form.cleaned_data
+    services.link_repeat(c, user, target=d["target"].strip(), reason=d["reason"], version=d["version"])
+    return _("已关联为 %(n)s 的重复投诉。") % {"n": d["target"].strip()}
+
+
+def _merge(form, c, user, files) -> str:
+    d = form.cleaned_data
+    services.merge(c, user, target=d["target"].strip(), reason=d["reason"], version=d["version"])
+    return _("已合并至 %(n)s。") % {"n": d["target"].strip()}
+
+
+def _attach(form, c, user, files) -> str:
+    from django.core.exceptions import ValidationError
+
+    if not files:
+        raise ValidationError({"attachments": [_("请选择要上传的文件。")]})
+    version = form.cleaned_data["version"]
+    for upload in files:
+        services.add_attachment(c, user, upload, upload.name, version=version)
+        c.refresh_from_db(fields=["version"])
+        version = c.version
+    return _("已上传 %(n)d 个附件。") % {"n": len(files)}
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    spec.code: spec
+    for spec in [
+        ActionSpec("assess", _lazy("判定"), f.AssessForm, _assess, _lazy("保存判定")),
+        ActionSpec("dispatch", _lazy("派单"), f.DispatchForm, _dispatch, _lazy("派单")),
+        ActionSpec("accept", _lazy("接单"), f.AcceptForm, _accept, _lazy("接单")),
+        ActionSpec("resolve", _lazy("填写处理结果"), f.ResolveForm, _resolve, _lazy("处理完毕")),
+        ActionSpec("call_back", _lazy("回访"), f.CallBackForm, _call_back, _lazy("保存回访")),
+        ActionSpec("reopen", _lazy("整改"), f.ReopenForm, _reopen, _lazy("转入整改")),
+        ActionSpec("close", _lazy("结案"), f.CloseForm, _close, _lazy("结案归档")),
+        ActionSpec("note", _lazy("记录进展 / 告知投诉人"), f.NoteForm, _note, _lazy("保存记录")),
+        ActionSpec("escalate", _lazy("升级上报"), f.EscalateForm, _escalate, _lazy("升级")),
+        ActionSpec("attach", _lazy("添加附件"), f.AttachForm, _attach, _lazy("上传")),
+        ActionSpec("link", _lazy("关联重复投诉"), f.LinkForm, _link, _lazy("关联")),
+        ActionSpec("merge", _lazy("合并"), f.MergeForm, _merge, _lazy("合并"), danger=True),
+        ActionSpec("decline", _lazy("不予受理"), f.DeclineForm, _decline, _lazy("不予受理"), danger=True),
+        ActionSpec("withdraw", _lazy("撤回"), f.WithdrawForm, _withdraw, _lazy("撤回投诉"), danger=True),
+    ]
+}
+
+
+def suggested(c: Complaint, allowed: list[str]) -> str | None:
+    """The next step this user would normally take now (shown open; the others folded)."""
+    s = c.status
+    assessed = bool(c.nature and c.severity and c.category_id)
+    if s == Status.RECEIVED:
+        prefs = ["dispatch", "assess"] if assessed else ["assess", "dispatch"]
+    elif s == Status.DISPATCHED:
+        prefs = ["accept", "resolve"]
+    elif s in (Status.IN_PROGRESS, Status.RECTIFYING):
+        prefs = ["resolve"]
+    elif s == Status.RESOLVED:
+        on_spot = bool(c.on_spot_answer) and c.resolution == c.on_spot_answer and not c.is_major
+        if c.satisfaction == Satisfaction.DISSATISFIED:
+            prefs = ["reopen"]
+        elif c.satisfaction in SATISFIED_VALUES or on_spot:
+            prefs = ["close", "call_back"]
+        else:
+            prefs = ["call_back"]
+    else:
+        prefs = []
+    return next((a for a in prefs if a in allowed), None)
+
+
+def ordered(c: Complaint, allowed: list[str]) -> list[str]:
+    """Allowed actions that have a form here, the suggested one first."""
+    first = suggested(c, allowed)
+    rest = [code for code in ACTIONS if code in allowed and code != first]
+    return ([first] if first else []) + rest

@@ -1,0 +1,24 @@
+"""What every workspace page needs (added to TEMPLATES in the web section of settings)."""
+
+from __future__ import annotations
+
+from kesu.complaints.scope import offices_for
+
+from . import clock
+from .access import is_staff_user
+
+
+def workspace(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not is_staff_user(user):
+        return {"countdown_words": clock.js_strings()}
+
+    def unread_count() -> int:  # called only by templates that show the bell
+        from kesu.notify.models import Outbox
+
+        return Outbox.objects.filter(user=user, channel=Outbox.Channel.INAPP, read_at__isnull=True).count()
+
+    def can_register() -> bool:
+        return offices_for(user).exists()
+
+    return {"countdown_words": clock.js_strings(), "unread_count": unread_count, "can_register": can_register}

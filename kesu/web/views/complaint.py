@@ -1,0 +1,233 @@
+"""The complaint page: every field, live deadlines, the handling record, and the actions this user
+may take now, each a small htmx form answered from the same view (no full reload)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from kesu.complaints import services
+from kesu.complaints.choices import OPEN_STATUSES, Severity
+from kesu.complaints.deadlines import calendar_for
+from kesu.complaints.errors import ComplaintError, RoleNotAllowed, StaleVersion
+from kesu.complaints.models import Complaint
+from kesu.complaints.scope import can_see_complainant, get_complaint_for_user
+from kesu.complaints.validation import mask_phone
+
+from .. import clock, timeline
+from ..access import staff_view
+from ..actions import ACTIONS, ordered
+from ..forms import apply_errors
+
+RELATED = (
+    "office",
+    "category",
+    "department",
+    "handler",
+    "unit__building",
+    "received_by",
+    "owner",
+    "complained_department",
+    "complained_staff",
+    "assessed_by",
+    "repeat_of",
+    "merged_into",
+    "resident",
+)
+
+
+def load(user, key) -> Complaint:
+    """The complaint through the user's scope (404 across offices), with what the page shows."""
+    c = get_complaint_for_user(user, key)
+    return Complaint.objects.select_related(*RELATED).get(pk=c.pk)
+
+
+def night_note(c: Complaint) -> str:
+    """What the night-duty rule (SPEC §2) means for this complaint, if it came in out of hours."""
+    if calendar_for(c.office).in_window(c.received_at):
+        return ""
+    if c.effective_severity == Severity.MAJOR:
+        return _("夜间受理的重大投诉：已即时通知部门经理和管理处主任，请立即处理。")
+    due = timezone.localtime(c.forward_due_at).strftime("%m-%d %H:%M") if c.forward_due_at else ""
+    return _("夜间受理：一般投诉于下一个工作时段转客服处理（转呈时限 %(due)s）。") % {"due": due}
+
+
+def context(request: HttpRequest, c: Complaint, *, forms=None, open_action=None, flash="", registered=False):
+    user = request.user
+    now = timezone.now()
+    allowed = services.allowed_actions(c, user)
+    codes = ordered(c, allowed)
+    forms = forms or {}
+    first = open_action or (
+        codes[0]
+        if codes and codes[0] in ("assess", "dispatch", "accept", "resolve", "call_back", "reopen", "close")
+        else None
+    )
+    panel = []
+    for code in codes:
+        spec = ACTIONS[code]
+        form = forms.get(code) or spec.form(complaint=c, user=user)
+        form.describe_errors()
+        panel.append({"spec": spec, "form": form, "open": code == first, "url": action_url(c, code)})
+    see = can_see_complainant(user, c)
+    return {
+        "c": c,
+        "dues": clock.pending(c, now),
+        "entries": timeline.for_complaint(c),
+        "panel": panel,
+        "see_complainant": see,
+        "masked_phone": mask_phone(c.complainant_phone),
+        "can_reveal": see and "reveal_contact" in allowed and bool(c.complainant_phone),
+        "attachments": list(c.attachments.order_by("uploaded_at", "id")),
+        "callbacks": list(c.callbacks.select_related("by").order_by("at", "id")),
+        "repeats": list(c.repeats.only("number", "status").order_by("received_at")),
+        "merged": list(c.merged.only("number", "status").order_by("received_at")),
+        "flash": flash,
+        "registered": registered,
+        "night_note": night_note(c) if registered else "",
+        "is_open": c.status in OPEN_STATUSES,
+        "now": now,
+    }
+
+
+def action_url(c: Complaint, code: str) -> str:
+    return reverse("web:act", args=[c.number, code])
+
+
+@require_GET
+@staff_view
+def detail(request: HttpRequest, key: str) -> HttpResponse:
+    c = load(request.user, key)
+    registered = request.GET.get("registered") == "1" and c.received_by_id == request.user.pk
+    return render(request, "web/complaint/detail.html", context(request, c, registered=registered))
+
+
+def _main(request, c, status=200, **kwargs) -> HttpResponse:
+    return render(request, "web/complaint/_main.html", context(request, c, **kwargs), status=status)
+
+
+@require_POST
+@staff_view
+def act(request: HttpRequest, key: str, action: str) -> HttpResponse:
+    """One action form, sent. htmx: the form comes back with errors in place (nothing typed is
+    lost), or the whole complaint is redrawn on success. Without JavaScript: the same, as pages."""
+    c = load(request.user, key)
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    user = request.user
+    form = spec.form(request.POST, complaint=c, user=user)
+    status = 422
+    stale = False
+    if action not in services.allowed_actions(c, user):
+        form.is_valid()
+        form.add_error(None, _("您现在不能对该投诉执行“%(action)s”。") % {"action": spec.label})
+        status = 403
+    elif form.is_valid():
+        try:
+            message = spec.run(form, c, user, request.FILES.getlist("attachments"))
+        except StaleVersion as e:
+            form.add_error(None, e.message)
+            status, stale = 409, True
+        except RoleNotAllowed as e:
+            form.add_error(None, e.message)
+            status = 403
+        except ComplaintError as e:
+            form.add_error(None, e.message)
+            status = 409
+        except ValidationError as e:
+            apply_errors(form, e)
+            status = 422
+        else:
+            fresh = load(user, c.pk)
+            if request.htmx:
+                response = _main(request, fresh, flash=message)
+                response["HX-Retarget"] = "#complaint"
+                response["HX-Reswap"] = "outerHTML"
+                return response
+            messages.success(request, message)
+            return redirect("web:complaint", key=fresh.number)
+    form.describe_errors()
+    if request.htmx:
+        item = {"spec": spec, "form": form, "open": True, "url": action_url(c, action)}
+        return render(
+            request, "web/complaint/_action.html", {"c": c, "item": item, "stale": stale}, status=status
+        )
+    ctx = context(request, c, forms={action: form}, open_action=action)
+    ctx["stale"] = stale
+    return render(request, "web/complaint/detail.html", ctx, status=status)
+
+
+@require_POST
+@staff_view
+def reload_with(request: HttpRequest, key: str, action: str) -> HttpResponse:
+    """After "已被他人修改": redraw the complaint as it is now, with the user's typed values put back
+    into the same form (on the new version), so they can check the change and send again."""
+    c = load(request.user, key)
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    forms = {}
+    if action in services.allowed_actions(c, request.user):
+        typed = {k: v for k, v in request.POST.items() if k not in ("version", "csrfmiddlewaretoken")}
+        for name, field in spec.form.base_fields.items():
+            if getattr(field.widget, "allow_multiple_selected", False):
+                typed[name] = request.POST.getlist(name)
+            elif field.__class__.__name__ == "BooleanField":
+                typed[name] = name in request.POST
+        forms[action] = spec.form(complaint=c, user=request.user, initial=typed)
+    flash = _("已载入最新内容；您填写的内容已保留，请核对后再提交。")
+    if request.htmx:
+        response = _main(request, c, forms=forms, open_action=action if forms else None, flash=flash)
+        response["HX-Retarget"] = "#complaint"
+        response["HX-Reswap"] = "outerHTML"
+        return response
+    return redirect("web:complaint", key=c.number)
+
+
+@require_POST
+@staff_view
+def reveal(request: HttpRequest, key: str) -> HttpResponse:
+    """显示完整号码: through the lifecycle, which records the reveal in the timeline."""
+    c = load(request.user, key)
+    try:
+        phone = services.reveal_contact(c, request.user)
+    except ComplaintError as e:
+        if request.htmx:
+            return HttpResponse(f'<p class="error" role="alert">{e.message}</p>', status=403)
+        messages.error(request, e.message)
+        return redirect("web:complaint", key=c.number)
+    if not request.htmx:
+        messages.info(request, _("完整号码：%(phone)s（已记录查看）") % {"phone": phone})
+        return redirect("web:complaint", key=c.number)
+    html = render_to_string("web/complaint/_phone.html", {"c": c, "phone": phone}, request=request)
+    html += render_to_string(
+        "web/complaint/_timeline.html",
+        {"c": c, "entries": timeline.for_complaint(c), "oob": True},
+        request=request,
+    )
+    return HttpResponse(html)
+
+
+@require_GET
+@staff_view
+def attachment(request: HttpRequest, key: str, pk: int) -> FileResponse:
+    """Attachments are served only through the complaint's scope (never as public media)."""
+    c = get_complaint_for_user(request.user, key)
+    att = get_object_or_404(c.attachments, pk=pk)
+    inline = att.kind in ("image", "audio", "video") or att.content_type == "application/pdf"
+    response = FileResponse(
+        att.file.open("rb"),
+        as_attachment=not inline,
+        filename=att.original_name,
+        content_type=att.content_type,
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
