@@ -14,13 +14,14 @@ usage: kesu <command> [options]      (kesu <command> --help for details)
   serve        serve the product (web + in-process deadline sweeper)  [--host] [--port]
   sweep        check deadlines once: record breaches, queue escalation notifications
   createadmin  create a company administrator account
+  apikey       integration keys for the REST API: create --user U [--office CODE] [--scope read|write], list, revoke
   migrate      create or upgrade the database
   manage ...   any Django management command (e.g. kesu manage shell)
 
 The data folder is ./var in the checkout, or KESU_HOME. Other settings: see .env.example.
 """
 
-COMMANDS = {"demo", "serve", "sweep", "createadmin", "migrate"}
+COMMANDS = {"demo", "serve", "sweep", "createadmin", "migrate", "apikey"}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -212,6 +212,71 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("kesu.web.context.workspace
 # --- end web workspace ---
 
 # --- API (issue 4) ---
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "kesu.api.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["kesu.api.permissions.ApiAccess"],
+    # Per key here; per client address in kesu.api.views.ApiMixin, before authentication.
+    "DEFAULT_THROTTLE_CLASSES": ["kesu.api.throttles.KeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kesu.api.negotiation.JsonAlways",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "kesu.api.problems.exception_handler",
+    "NON_FIELD_ERRORS_KEY": "__all__",
+    # Client address for the per-IP limit: REMOTE_ADDR unless Kesu runs behind this many proxies.
+    "NUM_PROXIES": env_int("KESU_NUM_PROXIES", 0),
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+KESU_API_RATE_PER_KEY = env_str("KESU_API_RATE_PER_KEY", "600/min")  # per key (or signed-in user)
+KESU_API_RATE_PER_IP = env_str("KESU_API_RATE_PER_IP", "1200/min")  # per client address
+KESU_API_IDEMPOTENCY_HOURS = env_int("KESU_API_IDEMPOTENCY_HOURS", 24)
+KESU_WEBHOOK_TIMEOUT_SECONDS = env_int("KESU_WEBHOOK_TIMEOUT_SECONDS", 10)
+KESU_WEBHOOK_RETRY_BASE_SECONDS = env_int("KESU_WEBHOOK_RETRY_BASE_SECONDS", 15)
+KESU_WEBHOOK_RETRY_MAX_SECONDS = env_int("KESU_WEBHOOK_RETRY_MAX_SECONDS", 600)
+KESU_WEBHOOK_GIVE_UP_HOURS = env_int("KESU_WEBHOOK_GIVE_UP_HOURS", 72)
+KESU_WEBHOOK_PASS_SECONDS = env_int("KESU_WEBHOOK_PASS_SECONDS", 20)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kesu 客诉 API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "REST API v1 over the complaint lifecycle. Authenticate with `Authorization: Bearer <key>` "
+        "(keys: `kesu apikey create`). Codes (status, channel, nature, severity, …) are stable; labels "
+        "come from `/api/v1/choices/` in the language of `Accept-Language` (zh-hans default, en). "
+        "Timestamps are ISO 8601 with offset, in the company's time zone. Errors are "
+        "`application/problem+json` (RFC 9457). POSTs accept `Idempotency-Key`."
+    ),
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ComplaintStatus": "kesu.complaints.choices.Status",
+        "Channel": "kesu.complaints.choices.Channel",
+        "Nature": "kesu.complaints.choices.Nature",
+        "NatureSubtype": "kesu.complaints.choices.NatureSubtype",
+        "Severity": "kesu.complaints.choices.Severity",
+        "Satisfaction": "kesu.complaints.choices.Satisfaction",
+        "CallbackMethod": "kesu.complaints.choices.CallbackMethod",
+        "CloseOutcome": "kesu.complaints.choices.CloseOutcome",
+        "DeclineReason": "kesu.complaints.choices.DeclineReason",
+        "EventType": "kesu.complaints.choices.EventType",
+        "DepartmentType": "kesu.org.choices.DepartmentType",
+        "WebhookEvent": "kesu.api.models.WEBHOOK_EVENTS",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kesu.api.schema.add_problems",
+    ],
+    # Swagger UI and ReDoc from the vendored sidecar package: the docs work with no internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 # --- end API ---
 
 # --- notifications (issue 6) ---

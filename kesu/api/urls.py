@@ -1,2 +1,27 @@
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from . import views
+from .problems import not_found_view
+
 app_name = "api"
-urlpatterns: list = []
+
+router = SimpleRouter()
+router.register("complaints", views.ComplaintViewSet, basename="complaint")
+router.register("offices", views.OfficeViewSet, basename="office")
+router.register("departments", views.DepartmentViewSet, basename="department")
+router.register("units", views.UnitViewSet, basename="unit")
+router.register("residents", views.ResidentViewSet, basename="resident")
+router.register("categories", views.CategoryViewSet, basename="category")
+router.register("webhooks", views.WebhookViewSet, basename="webhook")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("v1/choices/", views.ChoicesView.as_view(), name="choices"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # Anything else under /api/ is a problem+json 404, never the HTML page.
+    re_path(r"^.*$", not_found_view),
+]

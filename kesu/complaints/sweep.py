@@ -60,7 +60,11 @@ def process_one(complaint_id: int, kind: str, now: dt.datetime) -> int | None:
                 "tier": c.tier,
             },
         )
-        return rules.on_breach(event, kind, c.tier)
+        sent = rules.on_breach(event, kind, c.tier)
+        from kesu.api.webhooks import queue_webhooks  # issue 4: the "overdue" webhook event
+
+        queue_webhooks(event)
+        return sent
 
 
 def sweep(now: dt.datetime | None = None) -> SweepResult:

@@ -29,6 +29,9 @@ class Sweeper(threading.Thread):
                 result = sweep()
                 if result.breaches:
                     log.info("sweep: %d breaches, %d notifications", result.breaches, result.notifications)
+                from kesu.api.webhooks import deliver_webhooks  # issue 4: webhook deliveries
+
+                deliver_webhooks()
             except Exception:  # keep sweeping: one bad pass must not stop deadline checks for good
                 log.exception("sweep failed")
             finally:

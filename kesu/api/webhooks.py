@@ -1,0 +1,235 @@
+"""Webhooks: queued in the outbox inside the change's transaction, delivered signed, in order per
+complaint and subscription, retried with back-off until the receiver answers 2xx.
+
+Queueing (`queue_webhooks`) is called by notify.rules.on_event and by the sweep (overdue), so a
+delivery exists exactly when the change committed. Delivery (`deliver_webhooks`) is a thin loop: each
+row is claimed with a conditional UPDATE (a lease), so several deliverers never send a row twice;
+a row whose earlier sibling (same subscription, same complaint) is still pending waits for it.
+
+A delivery keeps its id (X-Kesu-Delivery) and its exact body across retries; a receiver that stores
+the ids it has processed sees each delivery exactly once even if we crash between its 2xx and our
+bookkeeping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from kesu.notify.models import Outbox
+
+from .models import WEBHOOK_EVENTS, WebhookSubscription
+
+if TYPE_CHECKING:
+    from kesu.complaints.models import ComplaintEvent
+
+log = logging.getLogger("kesu.webhooks")
+
+SIGNATURE_HEADER = "X-Kesu-Signature"
+DELIVERY_HEADER = "X-Kesu-Delivery"
+EVENT_HEADER = "X-Kesu-Event"
+_EVENTS = frozenset(WEBHOOK_EVENTS)
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, signature: str) -> bool:
+    """For receivers written in Python (and the tests): constant-time comparison."""
+    return hmac.compare_digest(sign(secret, body), signature or "")
+
+
+# ------------------------------------------------------------------------------------------------
+# queueing (inside the lifecycle's transaction)
+
+
+def queue_webhooks(event: ComplaintEvent) -> int:
+    """Write one outbox row per active subscription that wants this event for this office and whose
+    owner may see the complaint. The body is fixed now: it says what was true when it happened."""
+    if event.type not in _EVENTS:
+        return 0
+    c = event.complaint
+    subs = [
+        sub
+        for sub in WebhookSubscription.objects.filter(is_active=True, owner__is_active=True)
+        .filter(Q(offices=c.office_id) | Q(offices__isnull=True))
+        .select_related("owner")
+        .distinct()
+        .order_by("pk")
+        if event.type in sub.events
+    ]
+    if not subs:
+        return 0
+    from kesu.complaints.models import Complaint
+
+    from .serializers import ComplaintSerializer, EventSerializer
+
+    timeline_event = EventSerializer(event).data
+    rows = []
+    for sub in subs:
+        if not Complaint.objects.visible_to(sub.owner).filter(pk=c.pk).exists():
+            continue
+        delivery = str(uuid.uuid4())
+        body = {
+            "id": delivery,
+            "event": event.type,
+            "occurred_at": timeline_event["at"],
+            "office": c.office.code,
+            "complaint": ComplaintSerializer(c, context={"user": sub.owner}).data,
+            "timeline_event": timeline_event,
+        }
+        rows.append(
+            Outbox(
+                created_at=event.at,
+                kind=f"webhook_{event.type}",
+                channel=Outbox.Channel.WEBHOOK,
+                complaint=c,
+                event=event,
+                subject=f"{event.type} {c.number}",
+                # The exact bytes to sign and send, on every attempt.
+                body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                payload={"subscription": sub.pk, "delivery": delivery, "event": event.type},
+                delivery_key=f"e{event.pk}:webhook:s{sub.pk}",
+                next_attempt_at=event.at,
+            )
+        )
+    Outbox.objects.bulk_create(rows)
+    return len(rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# delivery (outside any request)
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    failed_attempts: int = 0
+    gave_up: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """15 s, 30 s, 1 min, 2 min, … capped (default 10 min): a receiver back after an hour's outage
+    gets its backlog within the cap."""
+    base = _setting("KESU_WEBHOOK_RETRY_BASE_SECONDS", 15)
+    cap = _setting("KESU_WEBHOOK_RETRY_MAX_SECONDS", 600)
+    return dt.timedelta(seconds=min(cap, base * 2 ** max(0, min(attempts - 1, 30))))
+
+
+def _post(sub: WebhookSubscription, row: Outbox) -> tuple[bool, str]:
+    body = row.body.encode("utf-8")
+    request = urllib.request.Request(
+        sub.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Kesu-Webhook/1",
+            SIGNATURE_HEADER: sign(sub.secret, body),
+            DELIVERY_HEADER: row.payload.get("delivery", row.delivery_key),
+            EVENT_HEADER: row.payload.get("event", ""),
+        },
+    )
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=_setting("KESU_WEBHOOK_TIMEOUT_SECONDS", 10)) as response:
+            code = response.status
+    except urllib.error.HTTPError as e:
+        return False, f"HTTP {e.code}"
+    except Exception as e:  # connection refused, timeout, DNS, TLS, a bad URL: all mean "retry later"
+        return False, f"{e.__class__.__name__}: {e}"[:500]
+    return (200 <= code < 300), f"HTTP {code}"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # A redirect would turn the POST into a GET without the body: treat it as a failure instead.
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def deliver_webhooks(now: dt.datetime | None = None, *, limit: int = 5000) -> DeliveryResult:
+    """One delivery pass. Safe to run from several processes at once."""
+    now = now or timezone.now()
+    started = time.monotonic()
+    budget = _setting("KESU_WEBHOOK_PASS_SECONDS", 20)
+    lease = dt.timedelta(seconds=_setting("KESU_WEBHOOK_TIMEOUT_SECONDS", 10) * 3)
+    give_up = dt.timedelta(hours=_setting("KESU_WEBHOOK_GIVE_UP_HOURS", 72))
+    result = DeliveryResult()
+
+    # The oldest pending rows first; only a prefix is read, which keeps each group's head correct.
+    rows = list(
+        Outbox.objects.filter(channel=Outbox.Channel.WEBHOOK, state=Outbox.State.PENDING).order_by("id")[
+            :limit
+        ]
+    )
+    if not rows:
+        return result
+    queues: dict[tuple[int, int | None], list[Outbox]] = {}
+    for row in rows:
+        queues.setdefault((int(row.payload.get("subscription", 0)), row.complaint_id), []).append(row)
+    subs = WebhookSubscription.objects.in_bulk({sub_id for sub_id, _c in queues})
+    down: set[int] = set()  # subscriptions that failed in this pass: do not hammer a dead receiver
+
+    for (sub_id, _complaint), queue in queues.items():
+        sub = subs.get(sub_id)
+        if sub is None:
+            ids = [r.pk for r in queue]
+            Outbox.objects.filter(pk__in=ids, state=Outbox.State.PENDING).update(
+                state=Outbox.State.FAILED, last_error="subscription deleted"
+            )
+            result.gave_up += len(ids)
+            continue
+        if not sub.is_active or sub_id in down:
+            continue
+        for row in queue:
+            if row.next_attempt_at and row.next_attempt_at > now:
+                break  # the head waits for its retry time (or another deliverer holds it)
+            if time.monotonic() - started > budget:
+                return result
+            # Claim: only one deliverer wins a given (row, attempts) pair.
+            claimed = Outbox.objects.filter(
+                pk=row.pk, state=Outbox.State.PENDING, attempts=row.attempts
+            ).update(attempts=F("attempts") + 1, next_attempt_at=now + lease)
+            if not claimed:
+                break
+            attempts = row.attempts + 1
+            ok, info = _post(sub, row)
+            if ok:
+                Outbox.objects.filter(pk=row.pk).update(
+                    state=Outbox.State.SENT, sent_at=timezone.now(), last_error=""
+                )
+                result.sent += 1
+                continue
+            result.failed_attempts += 1
+            result.errors.append(f"{row.delivery_key}: {info}")
+            if now - row.created_at > give_up:
+                Outbox.objects.filter(pk=row.pk).update(state=Outbox.State.FAILED, last_error=info)
+                result.gave_up += 1
+            else:
+                Outbox.objects.filter(pk=row.pk).update(
+                    next_attempt_at=now + backoff(attempts), last_error=info
+                )
+            down.add(sub_id)
+            break
+    if result.failed_attempts:
+        log.info("webhooks: %d sent, %d failed attempts", result.sent, result.failed_attempts)
+    return result
