@@ -41,6 +41,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from kesu.complaints.choices import SATISFIED_VALUES, Nature, Status
@@ -48,7 +49,7 @@ from kesu.complaints.models import Callback, Category, Complaint
 from kesu.org.choices import OFFICE_ROLES, Role
 from kesu.org.models import Company, Office, User
 
-from .period import Period
+from .period import Period, add_months
 from .shares import largest_remainder, num, rate
 
 UNASSESSED = "unassessed"
@@ -820,3 +821,32 @@ def compute(
 
         report["summary"] = write_summary(report, base, period, categories)
     return report
+
+
+def trend(user: User, period: Period, office: str | None = None, months: int = 12) -> dict:
+    """Complaints and valid complaints per month for the `months` months ending with the period's last."""
+    scope = resolve_scope(user, office)
+    window = Period(add_months(period.last, -(months - 1)), period.last)
+    tz = window.start.tzinfo
+    qs = (
+        scoped_complaints(user, scope)
+        .filter(received_at__gte=window.start, received_at__lt=window.end)
+        .exclude(status=Status.MERGED)
+        .annotate(m=TruncMonth("received_at", tzinfo=tz))
+        .order_by()
+        .values("m")
+        .annotate(total=Count("id"), valid=Count("id", filter=Q(nature=Nature.VALID)))
+    )
+    found = {(r["m"].year, r["m"].month): r for r in qs}
+    out = []
+    for first in window.month_starts():
+        r = found.get((first.year, first.month), {"total": 0, "valid": 0})
+        out.append(
+            {
+                "month": f"{first:%Y-%m}",
+                "label": f"{first.year % 100:02d}年{first.month}月",
+                "total": r["total"],
+                "valid": r["valid"],
+            }
+        )
+    return {"months": out}

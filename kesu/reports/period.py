@@ -26,7 +26,7 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def _add_months(d: dt.date, n: int) -> dt.date:
+def add_months(d: dt.date, n: int) -> dt.date:
     y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
     return dt.date(y, m + 1, 1)
 
@@ -71,18 +71,18 @@ class Period:
     @property
     def end(self) -> dt.datetime:
         """First instant after the period (exclusive)."""
-        return dt.datetime.combine(_add_months(self.last, 1), dt.time.min, tzinfo=_tz())
+        return dt.datetime.combine(add_months(self.last, 1), dt.time.min, tzinfo=_tz())
 
     @property
     def last_day(self) -> dt.date:
-        return _add_months(self.last, 1) - dt.timedelta(days=1)
+        return add_months(self.last, 1) - dt.timedelta(days=1)
 
     def previous(self) -> Period:
         """The period of the same length just before this one."""
-        return Period(_add_months(self.first, -self.months), _add_months(self.first, -1))
+        return Period(add_months(self.first, -self.months), add_months(self.first, -1))
 
     def month_starts(self) -> list[dt.date]:
-        return [_add_months(self.first, i) for i in range(self.months)]
+        return [add_months(self.first, i) for i in range(self.months)]
 
     @property
     def code(self) -> str:

@@ -1,2 +1,11 @@
+from django.urls import path
+
+from . import views
+
 app_name = "reports"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("monthly/", views.monthly_page, name="monthly"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("api/monthly/", views.monthly_api, name="monthly_api"),
+]

@@ -14,6 +14,7 @@ renderers, never as an empty box (see kesu/reports/fonts/__init__.py).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -31,10 +32,8 @@ def gb2312() -> str:
     chars = []
     for hi in range(0xA1, 0xF8):
         for lo in range(0xA1, 0xFF):
-            try:
+            with contextlib.suppress(UnicodeDecodeError):
                 chars.append(bytes([hi, lo]).decode("gb2312"))
-            except UnicodeDecodeError:
-                pass
     return "".join(chars)
 
 
@@ -61,7 +60,7 @@ def to_truetype(font) -> None:
         del font["VORG"]
     font["maxp"] = newTable("maxp")
     font["maxp"].tableVersion = 0x00010000
-    for attr in (
+    for attr in (  # noqa: SIM905
         "maxZones maxTwilightPoints maxStorage maxFunctionDefs maxInstructionDefs maxStackElements "
         "maxSizeOfInstructions maxComponentElements"
     ).split():

@@ -1,0 +1,314 @@
+"""The report as an Excel workbook: a sheet per section, the two annexes laid out as the source's
+tables (汇总表), numbers stored as numbers (shares as fractions with a percent format)."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from kesu.reports.summary import as_text
+
+HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
+TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+THIN = Side(style="thin", color="999999")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+PCT2 = "0.00%"
+PCT1 = "0.0%"
+
+
+def _share(value: float | None) -> float | None:
+    # Stored as the fraction Excel expects for a percent format; 54.55 → 0.5455.
+    return None if value is None else round(value / 100, 6)
+
+
+class _Sheet:
+    def __init__(self, wb: Workbook, title: str, heading: str, subtitle: str) -> None:
+        self.ws = wb.create_sheet(title)
+        self.ws["A1"] = heading
+        self.ws["A1"].font = Font(bold=True, size=14)
+        self.ws["A2"] = subtitle
+        self.ws["A2"].font = Font(color="666666")
+        self.row = 4
+
+    def table(
+        self, header: list[str], rows: list[list], formats: dict[int, str] | None = None, total: bool = False
+    ):
+        ws = self.ws
+        for j, h in enumerate(header, 1):
+            c = ws.cell(self.row, j, h)
+            c.font, c.fill, c.border = Font(bold=True), HEAD_FILL, BOX
+            c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        self.row += 1
+        for i, values in enumerate(rows):
+            is_total = total and i == len(rows) - 1
+            for j, v in enumerate(values, 1):
+                c = ws.cell(self.row, j, v)
+                c.border = BOX
+                if formats and j in formats:
+                    c.number_format = formats[j]
+                if is_total:
+                    c.font, c.fill = Font(bold=True), TOTAL_FILL
+            self.row += 1
+        self.row += 1
+
+    def line(self, text: str, bold: bool = False) -> None:
+        c = self.ws.cell(self.row, 1, text)
+        c.font = Font(bold=bold)
+        self.row += 1
+
+    def widths(self, *widths: float) -> None:
+        for j, w in enumerate(widths, 1):
+            self.ws.column_dimensions[get_column_letter(j)].width = w
+
+
+def render_xlsx(report: dict) -> bytes:
+    wb = Workbook()
+    wb.remove(wb.active)
+    sub = f"统计期间：{report['period']['start']} 至 {report['period']['end']}　数据截至：{report['as_of'][:16].replace('T', ' ')}"
+    prev = report["previous"]
+
+    # 概况: sections one and two
+    s = _Sheet(wb, "概况", report["title"], sub)
+    s.line("一、公司直接受理投诉情况", bold=True)
+    d = report["direct"]
+    s.table(
+        ["性质", "宗数", "占比"],
+        [[v["name"], v["count"], _share(v["share"])] for v in d["by_nature"].values()]
+        + [["合计", d["total"], 1.0 if d["total"] else None]],
+        {3: PCT2},
+        total=True,
+    )
+    s.line("二、投诉总体情况", bold=True)
+    s.table(
+        ["性质", "宗数", "占投诉总数", f"上期（{prev['period']['label']}）"],
+        [
+            [v["name"], v["count"], _share(v["share"]), prev["by_nature"][code]["count"]]
+            for code, v in report["by_nature"].items()
+        ]
+        + [["合计", report["total"], 1.0 if report["total"] else None, prev["total"]]],
+        {3: PCT2},
+        total=True,
+    )
+    s.table(
+        ["项目", "本期", "上期"],
+        [
+            ["重大投诉", report["major"], prev["major"]],
+            ["已合并（不重复统计）", report["merged"], prev["merged"]],
+            ["管理户数", report["households"], report["households"]],
+        ],
+    )
+    s.widths(24, 12, 14, 18)
+
+    # 有效投诉分类
+    s = _Sheet(wb, "有效投诉分类", "三、有效投诉按内容分类", sub)
+    prev_cat = {c["code"]: c["count"] for c in prev["valid_by_category"]}
+    s.table(
+        ["分类", "宗数", "占有效投诉", "上期"],
+        [
+            [c["name"], c["count"], _share(c["share"]), prev_cat.get(c["code"], 0)]
+            for c in report["valid_by_category"]
+        ]
+        + [["合计", report["valid"], 1.0 if report["valid"] else None, prev["valid"]]],
+        {3: PCT1},
+        total=True,
+    )
+    s.widths(22, 10, 14, 10)
+
+    # 有效投诉管理处
+    s = _Sheet(wb, "有效投诉管理处", "三、有效投诉按管理处", sub)
+    prev_off = {o["code"]: o["count"] for o in prev["valid_by_office"]}
+    s.table(
+        ["编码", "管理处", "宗数", "占有效投诉", "户数", "占户数", "上期"],
+        [
+            [
+                o["code"],
+                o["name"],
+                o["count"],
+                _share(o["share"]),
+                o["households"],
+                _share(o["per_100_households"]),
+                prev_off.get(o["code"], 0),
+            ]
+            for o in report["valid_by_office"]
+        ]
+        + [
+            [
+                "",
+                "合计",
+                report["valid"],
+                1.0 if report["valid"] else None,
+                report["households"],
+                None,
+                prev["valid"],
+            ]
+        ],
+        {4: PCT1, 6: PCT2},
+        total=True,
+    )
+    s.line("有效投诉较多的管理处及主要类别", bold=True)
+    for o in report["top_offices"]:
+        cats = "、".join(f"{c['name']} {c['count']} 宗" for c in o["categories"])
+        s.line(f"{o['name']}：{o['count']} 宗（{o['share']:.1f}%），{cats}")
+    s.widths(8, 20, 10, 14, 10, 10, 10)
+
+    # 关键指标
+    s = _Sheet(wb, "关键指标", "四、关键指标", sub)
+    rows = []
+    for k in report["kpis"].values():
+        pct = k["unit"] == "%"
+        scale = (lambda v: None if v is None else round(v / 100, 6)) if pct else (lambda v: v)
+        rows.append(
+            [
+                k["name"],
+                scale(k["value"]),
+                k["numerator"],
+                k["denominator"],
+                scale(k["previous"]),
+                scale(k["change"]),
+                k["target"],
+                {True: "达标", False: "未达标", None: "—"}[k["met"]],
+                k["note"],
+            ]
+        )
+    s.table(["指标", "本期", "分子", "分母", "上期", "变化", "目标", "达标", "口径"], rows)
+    # percent KPIs get percent formats, hours stay hours
+    for i, k in enumerate(report["kpis"].values()):
+        fmt = ("0.00%" if k["code"] == "valid_per_households" else PCT1) if k["unit"] == "%" else '0.0"h"'
+        for col in (2, 5, 6):
+            s.ws.cell(5 + i, col).number_format = fmt
+    s.line("管理人员回访指标", bold=True)
+    s.table(
+        ["姓名", "岗位", "管理处", "回访次数", "指标", "完成"],
+        [
+            [
+                m["name"],
+                m["role_name"],
+                "、".join(m["offices"]),
+                m["callbacks"],
+                m["quota"],
+                "是" if m["met"] else "否",
+            ]
+            for m in report["managers"]
+        ],
+    )
+    s.line("各管理处指标", bold=True)
+    s.table(
+        [
+            "管理处",
+            "投诉",
+            "有效",
+            "转呈及时率",
+            "处理及时率",
+            "回访率",
+            "回访及时率",
+            "满意率",
+            "重复投诉率",
+            "占户数",
+        ],
+        [
+            [
+                o["office"]["name"],
+                o["total"],
+                o["valid"],
+                *(
+                    _share(o[c])
+                    for c in (
+                        "forwarded_in_time",
+                        "resolved_in_time",
+                        "callback_rate",
+                        "callback_in_time",
+                        "satisfaction",
+                        "repeat_rate",
+                        "valid_per_households",
+                    )
+                ),
+            ]
+            for o in report["kpis_by_office"]
+        ],
+        {4: PCT1, 5: PCT1, 6: PCT1, 7: PCT1, 8: PCT1, 9: PCT1, 10: PCT2},
+    )
+    s.widths(24, 10, 8, 8, 10, 10, 10, 10, 60, 10)
+
+    # 总结
+    s = _Sheet(wb, "总结", "五、工作总结", sub)
+    s.ws.column_dimensions["A"].width = 120
+    for line in as_text(report["summary"]).split("\n"):
+        c = s.ws.cell(s.row, 1, line)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+        if line.startswith(("一、", "二、", "三、", "四、", "五、", "六、")):
+            c.font = Font(bold=True)
+        s.row += 1
+
+    # 附件1: office × nature
+    a1 = report["annex1"]
+    s = _Sheet(wb, "附件1 投诉汇总表", a1["title"], sub)
+    cols = a1["columns"]
+    s.table(
+        ["管理处", *[c["name"] for c in cols], "合计", "占比"],
+        [
+            [r["office"]["name"], *[r["counts"][c["code"]] for c in cols], r["total"], _share(r["share"])]
+            for r in a1["rows"]
+        ]
+        + [
+            [
+                "合计",
+                *[a1["totals"]["counts"][c["code"]] for c in cols],
+                a1["totals"]["total"],
+                _share(a1["totals"]["share"]),
+            ],
+            [
+                "占比",
+                *[_share(a1["totals"]["shares"][c["code"]]) for c in cols],
+                _share(a1["totals"]["share"]),
+                None,
+            ],
+        ],
+        {len(cols) + 3: PCT2},
+    )
+    last = s.row - 2  # the 占比 row
+    for j in range(2, len(cols) + 3):
+        s.ws.cell(last, j).number_format = PCT2
+    for j in range(1, len(cols) + 4):
+        s.ws.cell(last - 1, j).font = Font(bold=True)
+    s.widths(20, *[12] * len(cols), 10, 10)
+
+    # 附件2: office × category (valid)
+    a2 = report["annex2"]
+    s = _Sheet(wb, "附件2 有效投诉汇总表", a2["title"], sub)
+    cols = a2["columns"]
+    s.table(
+        ["管理处", *[c["name"] for c in cols], "合计", "占比"],
+        [
+            [r["office"]["name"], *[r["counts"][c["code"]] for c in cols], r["total"], _share(r["share"])]
+            for r in a2["rows"]
+        ]
+        + [
+            [
+                "合计",
+                *[a2["totals"]["counts"][c["code"]] for c in cols],
+                a2["totals"]["total"],
+                _share(a2["totals"]["share"]),
+            ],
+            [
+                "占比",
+                *[_share(a2["totals"]["shares"][c["code"]]) for c in cols],
+                _share(a2["totals"]["share"]),
+                None,
+            ],
+        ],
+        {len(cols) + 3: PCT1},
+    )
+    last = s.row - 2
+    for j in range(2, len(cols) + 3):
+        s.ws.cell(last, j).number_format = PCT1
+    for j in range(1, len(cols) + 4):
+        s.ws.cell(last - 1, j).font = Font(bold=True)
+    s.widths(20, *[9] * len(cols), 8, 8)
+    for ws in wb.worksheets:
+        ws.sheet_view.showGridLines = False
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
