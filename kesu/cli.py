@@ -16,12 +16,13 @@ usage: kesu <command> [options]      (kesu <command> --help for details)
   createadmin  create a company administrator account
   apikey       integration keys for the REST API: create --user U [--office CODE] [--scope read|write], list, revoke
   migrate      create or upgrade the database
+  report       the monthly complaint report: monthly --month YYYY-MM [--to] [--office] --format F --out FILE
   manage ...   any Django management command (e.g. kesu manage shell)
 
 The data folder is ./var in the checkout, or KESU_HOME. Other settings: see .env.example.
 """
 
-COMMANDS = {"demo", "serve", "sweep", "createadmin", "migrate", "apikey"}
+COMMANDS = {"demo", "serve", "sweep", "createadmin", "migrate", "apikey", "report"}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,6 +32,7 @@ class Sweeper(threading.Thread):
                 from kesu.api.webhooks import deliver_webhooks  # issue 4: webhook deliveries
 
                 deliver_webhooks()
+                __import__("kesu.reports.delivery").reports.delivery.deliver_monthly()  # issue 5: monthly report
             except Exception:  # keep sweeping: one bad pass must not stop deadline checks for good
                 log.exception("sweep failed")
             finally:
