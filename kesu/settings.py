@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "kesu.web",
     "kesu.api",
     "kesu.reports",
+    "kesu.portal",
 ]
 
 MIDDLEWARE = [
@@ -364,6 +365,31 @@ KESU_DIGEST_ROLES = [
 # Scaled mode (KESU_REDIS_URL set): `kesu worker` concurrency (processes per worker).
 KESU_WORKER_CONCURRENCY = env_int("KESU_WORKER_CONCURRENCY", 2)
 # --- end notifications ---
+
+# --- resident portal (issue 7) ---
+# Sign-in by SMS code (kesu/portal/codes.py): lifetime and tries per code; a phone may ask once per
+# interval and a few times an hour; one client address a limited number of times an hour.
+KESU_PORTAL_CODE_SECONDS = env_int("KESU_PORTAL_CODE_SECONDS", 300)
+KESU_PORTAL_CODE_TRIES = env_int("KESU_PORTAL_CODE_TRIES", 5)
+KESU_PORTAL_CODE_INTERVAL_SECONDS = env_int("KESU_PORTAL_CODE_INTERVAL_SECONDS", 60)
+KESU_PORTAL_CODES_PER_PHONE_HOUR = env_int("KESU_PORTAL_CODES_PER_PHONE_HOUR", 5)
+KESU_PORTAL_CODES_PER_IP_HOUR = env_int("KESU_PORTAL_CODES_PER_IP_HOUR", 20)
+KESU_PORTAL_VERIFY_PER_IP_HOUR = env_int("KESU_PORTAL_VERIFY_PER_IP_HOUR", 60)
+# Send codes from a background thread, so registered and unknown numbers answer equally fast.
+KESU_PORTAL_SEND_IN_BACKGROUND = env_bool("KESU_PORTAL_SEND_IN_BACKGROUND", True)
+# Complaints per resident and per client address an hour; photos per complaint and bytes per photo.
+KESU_PORTAL_SUBMISSIONS_PER_HOUR = env_int("KESU_PORTAL_SUBMISSIONS_PER_HOUR", 5)
+KESU_PORTAL_SUBMISSIONS_PER_IP_HOUR = env_int("KESU_PORTAL_SUBMISSIONS_PER_IP_HOUR", 30)
+KESU_PORTAL_MAX_PHOTOS = env_int("KESU_PORTAL_MAX_PHOTOS", 6)
+KESU_PORTAL_MAX_PHOTO_BYTES = env_int("KESU_PORTAL_MAX_PHOTO_BYTES", KESU_ATTACHMENT_LIMITS["image"])
+# A resident stays signed in this long on their phone; signed complaint links work this long.
+KESU_PORTAL_SESSION_DAYS = env_int("KESU_PORTAL_SESSION_DAYS", 30)
+KESU_PORTAL_LINK_DAYS = env_int("KESU_PORTAL_LINK_DAYS", 30)
+# The address residents reach the portal at (printed in QR codes and SMS links).
+KESU_PORTAL_BASE_URL = env_str("KESU_PORTAL_BASE_URL") or KESU_BASE_URL
+# Client address for the per-address limits: REMOTE_ADDR unless behind this many proxies.
+KESU_PORTAL_NUM_PROXIES = env_int("KESU_NUM_PROXIES", 0)
+# --- end resident portal ---
 
 # --- reports (issue 5) ---
 # --- end reports ---

@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/v1/reports/monthly/", include("kesu.reports.api_urls")),
     path("api/", include("kesu.api.urls")),
     path("reports/", include("kesu.reports.urls")),
+    path("portal/", include("kesu.portal.urls")),
     path("", include("kesu.web.urls")),
 ]

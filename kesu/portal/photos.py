@@ -1,0 +1,60 @@
+"""Server-side checks on the photos a resident sends (the phone resizes them first when it can;
+these limits hold whatever the client did)."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from PIL import Image, UnidentifiedImageError
+
+from kesu.complaints import files
+
+# Formats Pillow can open and check to the end; HEIC (iPhone) is accepted on the sniffed type alone.
+_DECODABLE = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+Image.MAX_IMAGE_PIXELS = 80_000_000  # a decompression bomb is refused, not decoded
+
+
+def check_photos(uploads: list) -> list[tuple[IO[bytes], str]]:
+    """[(file, name)] ready for services.register, or ValidationError({"photos": [...]})."""
+    limit = settings.KESU_PORTAL_MAX_PHOTOS
+    if len(uploads) > limit:
+        raise ValidationError({"photos": [f"最多上传 {limit} 张照片。"]})
+    checked = []
+    for f in uploads:
+        name = (getattr(f, "name", "") or "photo.jpg").rsplit("/", 1)[-1][:100]
+        _check_one(f, name)
+        checked.append((f, name))
+    return checked
+
+
+def _check_one(f: IO[bytes], name: str) -> None:
+    max_bytes = settings.KESU_PORTAL_MAX_PHOTO_BYTES
+    size = getattr(f, "size", None)
+    if size is not None and size > max_bytes:
+        raise ValidationError(
+            {
+                "photos": [
+                    f"照片“{name}”太大（{size / 1048576:.1f} MB），每张最大 {max_bytes / 1048576:.0f} MB。"
+                ]
+            }
+        )
+    try:
+        info = files.check_upload(f, name, field="photos")
+    except ValidationError as e:
+        raise ValidationError({"photos": e.message_dict["photos"]}) from None
+    if info.kind != "image":
+        raise ValidationError({"photos": [f"“{name}”不是照片，只能上传照片。"]})
+    if info.content_type in _DECODABLE:
+        f.seek(0)
+        try:
+            with Image.open(f) as img:
+                # Decode it (a JPEG at 1/8 scale, which is quick): a picture header glued to
+                # anything else, or a cut-off file, fails here.
+                img.draft("RGB", (img.width // 8 or 1, img.height // 8 or 1))
+                img.load()
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            raise ValidationError({"photos": [f"“{name}”不是完整的照片，请重新拍摄或选择。"]}) from None
+        finally:
+            f.seek(0)

@@ -1,0 +1,147 @@
+"""What a resident is shown about their complaint: the status in plain words, the next promised time,
+and the timeline entries meant for them — never internal notes, never who on the staff did what."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from kesu.complaints.choices import EventType, Satisfaction, Status
+from kesu.complaints.models import Complaint, ComplaintEvent
+from kesu.complaints.services import allowed_actions
+from kesu.org.choices import Role
+from kesu.org.models import User
+
+COMPLAINANT = ComplaintEvent.Visibility.COMPLAINANT
+
+# The four words residents see (issue 7), and the tone of the badge.
+RECEIVED, WORKING, RESOLVED, DONE = "已受理", "处理中", "已处理待回访", "已完结"
+_WORDS = {
+    Status.RECEIVED: (RECEIVED, "new"),
+    Status.DISPATCHED: (RECEIVED, "new"),
+    Status.IN_PROGRESS: (WORKING, "work"),
+    Status.RECTIFYING: (WORKING, "work"),
+    Status.RESOLVED: (RESOLVED, "check"),
+    Status.CLOSED: (DONE, "done"),
+    Status.DECLINED: (DONE, "done"),
+    Status.WITHDRAWN: (DONE, "done"),
+    Status.MERGED: (DONE, "done"),
+}
+# Which way it ended, said after 已完结.
+_ENDS = {
+    Status.CLOSED: "已结案",
+    Status.DECLINED: "不予受理",
+    Status.WITHDRAWN: "已撤回",
+    Status.MERGED: "已合并处理",
+}
+SATISFACTION_WORDS = dict(Satisfaction.choices)
+
+
+@dataclass(frozen=True)
+class StatusWords:
+    word: str
+    tone: str
+    detail: str  # e.g. 已撤回 / 整改中 / 您已评价：满意，等待管理处结案
+
+
+def status_words(c: Complaint) -> StatusWords:
+    word, tone = _WORDS.get(c.status, (RECEIVED, "new"))
+    detail = _ENDS.get(c.status, "")
+    if c.status == Status.RECTIFYING:
+        detail = "正在整改"
+    elif c.status == Status.RESOLVED and c.satisfaction:
+        detail = f"您已评价：{SATISFACTION_WORDS.get(c.satisfaction, '')}，等待管理处结案"
+    return StatusWords(word, tone, detail)
+
+
+def when(value: dt.datetime, now: dt.datetime | None = None) -> str:
+    """3月12日 10:00 (this year) or 2027年1月5日 10:00."""
+    local = timezone.localtime(value)
+    this_year = timezone.localtime(now or timezone.now()).year
+    day = (
+        f"{local.month}月{local.day}日"
+        if local.year == this_year
+        else f"{local.year}年{local.month}月{local.day}日"
+    )
+    return f"{day} {local:%H:%M}"
+
+
+def deadline_words(c: Complaint, now: dt.datetime | None = None) -> str:
+    """预计 3月12日 10:00 前答复: the promise made at intake, then the handling and rectification limits."""
+    now = now or timezone.now()
+    if not c.is_open or c.status == Status.RESOLVED:
+        return ""
+    if c.status == Status.RECTIFYING and c.rectify_due_at:
+        due, what = c.rectify_due_at, "整改完毕"
+    elif c.answered_at is None and c.committed_answer_at:
+        due, what = c.committed_answer_at, "答复"
+    elif c.resolve_due_at:
+        due, what = c.resolve_due_at, "处理完毕"
+    else:
+        return ""
+    if due < now:
+        return f"原定 {when(due, now)} 前{what}，我们正在抓紧处理"
+    return f"预计 {when(due, now)} 前{what}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: dt.datetime
+    title: str
+    text: str = ""  # words meant for the complainant (shown escaped)
+
+
+def timeline(c: Complaint, events: list[ComplaintEvent] | None = None) -> list[Entry]:
+    """The complainant's view of the timeline, oldest first."""
+    if events is None:
+        events = list(c.events.select_related("actor").order_by("at", "id"))
+    entries: list[Entry] = []
+    for e in events:
+        entry = _entry(e)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def _entry(e: ComplaintEvent) -> Entry | None:
+    told = e.visibility == COMPLAINANT
+    t = e.type
+    if t == EventType.REGISTERED:
+        if told and e.note:
+            return Entry(e.at, "已受理并当场答复", e.note)
+        return Entry(e.at, "已收到您的投诉")
+    if t == EventType.DISPATCHED:
+        return Entry(e.at, "已转交责任部门处理")
+    if t == EventType.ACCEPTED:
+        return Entry(e.at, "工作人员已接手处理")
+    if t == EventType.NOTE:
+        return Entry(e.at, "处理进展", e.note) if told else None
+    if t == EventType.RESOLVED:
+        return Entry(e.at, "已处理完毕", e.note if told else "")
+    if t == EventType.CALLED_BACK:
+        rating = SATISFACTION_WORDS.get(e.data.get("satisfaction", ""), "")
+        if e.actor_id is not None and e.actor.role == Role.RESIDENT:
+            return Entry(e.at, f"您的评价：{rating}", e.note)
+        # A staff callback's words are the staff member's record of the call: the rating only.
+        return Entry(e.at, f"回访：{rating}" if rating else "回访")
+    if t == EventType.REOPENED:
+        return Entry(e.at, "已安排整改")
+    if t == EventType.CLOSED:
+        return Entry(e.at, "已结案，感谢您的监督")
+    if t == EventType.DECLINED:
+        return Entry(e.at, "不予受理", e.note if told else "")
+    if t == EventType.WITHDRAWN:
+        return Entry(e.at, "投诉已撤回")
+    if t == EventType.MERGED:
+        return Entry(e.at, "与同一问题的其他投诉合并处理")
+    return None  # judgement, escalation, attachments, overdue, contact reveals: internal
+
+
+def can_rate(c: Complaint, user: User) -> bool:
+    """The resident may confirm and rate: resolved, not rated since, and no on-site callback by staff
+    required (the lifecycle's own rule decides, through allowed_actions)."""
+    if c.status != Status.RESOLVED or c.satisfaction or c.onsite_callback_required:
+        return False
+    return "call_back" in allowed_actions(c, user)
