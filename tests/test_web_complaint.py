@@ -171,7 +171,7 @@ def test_revising_a_judgement_needs_a_reason_next_to_the_field_and_keeps_the_inp
     assert r.status_code == 422
     html = r.content.decode()
     assert "修改已有的判定必须填写原因" in html
-    assert 'id="id_reason_error"' in html
+    assert 'id="id_assess_reason_error"' in html
     assert '<option value="assist" selected>' in html  # what was chosen is still chosen
     assert fresh(c).nature == "valid"
 
@@ -204,7 +204,7 @@ def test_dispatch_to_another_offices_department_is_refused_next_to_the_field(org
         client_for(org.supervisor), c, "dispatch", {"department": org.b.dept[DepartmentType.ENGINEERING].pk}
     )
     assert r.status_code == 422
-    assert 'id="id_department_error"' in r.content.decode()
+    assert 'id="id_dispatch_department_error"' in r.content.decode()
 
 
 def test_accept_by_the_department(org, make_complaint):
@@ -241,7 +241,7 @@ def test_empty_note_is_an_error_in_chinese(org, make_complaint):
     c = make_complaint()
     r = act(client_for(org.supervisor), c, "note", {"text": "", "audience": "internal"})
     assert r.status_code == 422
-    assert '<p class="error" id="id_text_error">该字段是必填项。</p>' in r.content.decode()
+    assert '<p class="error" id="id_note_text_error">该字段是必填项。</p>' in r.content.decode()
 
 
 def test_escalate_to_the_next_tier(org, make_complaint):
@@ -292,7 +292,7 @@ def test_close_of_a_valid_complaint_needs_the_lesson_next_to_each_field(org, mak
     r = act(client_for(org.supervisor), c, "close", {"outcome": "resolved", "lesson_cause": "门机板老化"})
     assert r.status_code == 422
     html = r.content.decode()
-    assert 'id="id_lesson_learned_error"' in html and 'id="id_lesson_prevention_error"' in html
+    assert 'id="id_close_lesson_learned_error"' in html and 'id="id_close_lesson_prevention_error"' in html
     assert "门机板老化" in html  # what was typed is kept
     assert fresh(c).status == Status.RESOLVED
 
@@ -401,7 +401,7 @@ def test_link_to_an_unknown_number_is_an_error_next_to_the_field(org, make_compl
     r = act(client_for(org.supervisor), c, "link", {"target": "Y01-209901-9999"})
     assert r.status_code == 422
     html = r.content.decode()
-    assert 'id="id_target_error"' in html and "找不到投诉" in html and "Y01-209901-9999" in html
+    assert 'id="id_link_target_error"' in html and "找不到投诉" in html and "Y01-209901-9999" in html
 
 
 def test_merge_into_another_offices_complaint_is_not_found(org, make_complaint):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from kesu.complaints import services
 from kesu.complaints.choices import SATISFIED_VALUES, Satisfaction, Status, Tier
 from kesu.complaints.models import Complaint
+from kesu.org.choices import DEPARTMENT_ROLES
 from kesu.org.models import User
 
 from . import forms as f
@@ -183,16 +184,18 @@ ACTIONS: dict[str, ActionSpec] = {
 }
 
 
-def suggested(c: Complaint, allowed: list[str]) -> str | None:
-    """The next step this user would normally take now (shown open; the others folded)."""
+def suggested(c: Complaint, allowed: list[str], user: User | None = None) -> str | None:
+    """The next step this user would normally take now (shown open; the others folded). While the
+    department works on it, the CS centre has no next step of its own."""
     s = c.status
+    department = user is not None and services.role_of(user) in DEPARTMENT_ROLES
     assessed = bool(c.nature and c.severity and c.category_id)
     if s == Status.RECEIVED:
         prefs = ["dispatch", "assess"] if assessed else ["assess", "dispatch"]
     elif s == Status.DISPATCHED:
-        prefs = ["accept", "resolve"]
+        prefs = ["accept", "resolve"] if department else []
     elif s in (Status.IN_PROGRESS, Status.RECTIFYING):
-        prefs = ["resolve"]
+        prefs = ["resolve"] if department else []
     elif s == Status.RESOLVED:
         on_spot = bool(c.on_spot_answer) and c.resolution == c.on_spot_answer and not c.is_major
         if c.satisfaction == Satisfaction.DISSATISFIED:
@@ -206,8 +209,8 @@ def suggested(c: Complaint, allowed: list[str]) -> str | None:
     return next((a for a in prefs if a in allowed), None)
 
 
-def ordered(c: Complaint, allowed: list[str]) -> list[str]:
+def ordered(c: Complaint, allowed: list[str], user: User | None = None) -> list[str]:
     """Allowed actions that have a form here, the suggested one first."""
-    first = suggested(c, allowed)
+    first = suggested(c, allowed, user)
     rest = [code for code in ACTIONS if code in allowed and code != first]
     return ([first] if first else []) + rest

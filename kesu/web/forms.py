@@ -106,16 +106,19 @@ class ActionForm(KesuForm):
     """Every action form carries the version the user loaded (optimistic concurrency)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
+    code = ""  # the action; it prefixes the ids, since one page holds several of these forms
 
     def __init__(self, *args, complaint: Complaint, user: User, **kwargs):
         self.complaint = complaint
         self.user = user
+        kwargs.setdefault("auto_id", f"id_{self.code}_%s")
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("version", complaint.version)
         super().__init__(*args, **kwargs)
 
 
 class AssessForm(ActionForm):
+    code = "assess"
     nature = forms.ChoiceField(
         label=_("性质"), choices=blank(Nature.choices, _("— 未判定 —")), required=False
     )
@@ -173,6 +176,7 @@ class AssessForm(ActionForm):
 
 
 class DispatchForm(ActionForm):
+    code = "dispatch"
     department = forms.ModelChoiceField(
         label=_("责任部门"), queryset=Department.objects.none(), empty_label=_("— 请选择部门 —")
     )
@@ -191,6 +195,7 @@ class DispatchForm(ActionForm):
         self.fields["department"].queryset = Department.objects.filter(office_id=c.office_id).order_by(
             "type", "name"
         )
+        self.fields["department"].label_from_instance = lambda d: d.name  # the office is this one
         self.fields["handler"].queryset = (
             User.objects.filter(is_active=True, role__in=DEPARTMENT_ROLES, department__office_id=c.office_id)
             .select_related("department")
@@ -210,10 +215,12 @@ class DispatchForm(ActionForm):
 
 
 class AcceptForm(ActionForm):
+    code = "accept"
     note = forms.CharField(label=_("接单说明"), required=False, widget=text_area(2))
 
 
 class NoteForm(ActionForm):
+    code = "note"
     AUDIENCE = [
         ("internal", _("内部备注（投诉人看不到）")),
         ("complainant", _("已告知投诉人（通报进度）")),
@@ -225,6 +232,7 @@ class NoteForm(ActionForm):
 
 
 class EscalateForm(ActionForm):
+    code = "escalate"
     tier = forms.TypedChoiceField(label=_("升级至"), coerce=int)
     reason = forms.CharField(label=_("升级原因"), widget=text_area(2))
 
@@ -237,11 +245,13 @@ class EscalateForm(ActionForm):
 
 
 class ResolveForm(ActionForm):
+    code = "resolve"
     resolution = forms.CharField(label=_("处理结果"), widget=text_area(4))
     tell_complainant = forms.BooleanField(label=_("已将处理结果告知投诉人"), required=False, initial=True)
 
 
 class CallBackForm(ActionForm):
+    code = "call_back"
     method = forms.ChoiceField(label=_("回访方式"), choices=CallbackMethod.choices, widget=forms.RadioSelect)
     satisfaction = forms.ChoiceField(
         label=_("投诉人是否满意"), choices=Satisfaction.choices, widget=forms.RadioSelect
@@ -284,6 +294,7 @@ def default_rectify_due() -> dt.datetime:
 
 
 class ReopenForm(ActionForm):
+    code = "reopen"
     reason = forms.CharField(label=_("整改要求"), widget=text_area(3))
     rectify_due_at = datetime_field(_("整改期限"), required=True)
 
@@ -297,6 +308,7 @@ class ReopenForm(ActionForm):
 
 
 class CloseForm(ActionForm):
+    code = "close"
     outcome = forms.ChoiceField(
         label=_("结案方式"), choices=CloseOutcome.choices, initial=CloseOutcome.RESOLVED
     )
@@ -318,6 +330,7 @@ class CloseForm(ActionForm):
 
 
 class DeclineForm(ActionForm):
+    code = "decline"
     reason = forms.ChoiceField(label=_("不予受理原因"), choices=blank(DeclineReason.choices))
     explanation = forms.CharField(
         label=_("向投诉人的解释"), widget=text_area(3), help_text=_("将记录并告知投诉人。")
@@ -325,10 +338,12 @@ class DeclineForm(ActionForm):
 
 
 class WithdrawForm(ActionForm):
+    code = "withdraw"
     reason = forms.CharField(label=_("撤回说明"), widget=text_area(2))
 
 
 class LinkForm(ActionForm):
+    code = "link"
     target = forms.CharField(
         label=_("原投诉编号"),
         max_length=30,
@@ -338,6 +353,7 @@ class LinkForm(ActionForm):
 
 
 class MergeForm(ActionForm):
+    code = "merge"
     target = forms.CharField(
         label=_("合并到投诉编号"),
         max_length=30,
@@ -348,6 +364,8 @@ class MergeForm(ActionForm):
 
 class AttachForm(ActionForm):
     """The files themselves are read from request.FILES (several per submit)."""
+
+    code = "attach"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,8 +447,12 @@ class IntakeForm(KesuForm):
             User.objects.filter(is_active=True)
             .filter(Q(department__office_id__in=office_ids) | Q(offices__in=office_ids))
             .exclude(role="resident")
+            .select_related("department")
             .distinct()
             .order_by("department__type", "username")
+        )
+        self.fields["complained_staff"].label_from_instance = lambda u: (
+            f"{u} · {u.department.name if u.department_id else u.get_role_display()}"
         )
         self.fields["category"].choices = blank(
             [(cat.code, cat.name) for cat in Category.objects.filter(is_active=True)], _("— 稍后判定 —")

@@ -24,7 +24,8 @@ from kesu.org.models import Department, User
 
 # Bookkeeping columns that every change touches; they add nothing to the record.
 _SKIP = {"assessed_at", "assessed_by_id", "version", "onsite_callback_required", "updated_at"}
-_DEADLINES = {"forward_due_at", "report_due_at", "resolve_due_at", "callback_due_at", "rectify_due_at"}
+# Computed deadlines (shown small); the rectification deadline is a person's decision, shown in full.
+_DEADLINES = {"forward_due_at", "report_due_at", "resolve_due_at", "callback_due_at"}
 # Changes the event's note already says (the resolution is the note of the "resolved" event).
 _SHOWN_AS_NOTE = {"resolution", "end_note"}
 _FK_MODELS = {
@@ -42,6 +43,7 @@ class Change:
     old: str
     new: str
     deadline: bool = False
+    muted: bool = False  # a value cleared by the step (e.g. the old callback time on reopening)
 
 
 @dataclass
@@ -55,11 +57,19 @@ class Entry:
     details: list[tuple[str, str]] = field(default_factory=list)
     note: str = ""
     told: bool = False  # the complainant was told this (visibility "complainant")
-    tone: str = "internal"  # internal | told | alert | audit | system
+    tone: str = "internal"  # internal | told | callback | alert | audit
 
     @property
     def at(self) -> dt.datetime:
         return self.event.at
+
+    @property
+    def summary(self) -> str:
+        """One line for the paper handling record: the note, the details, what changed."""
+        parts = [self.note.strip().rstrip("。；;")] if self.note.strip() else []
+        parts += [f"{k}：{v}" for k, v in self.details]
+        parts += [f"{ch.label}：{ch.new}" for ch in self.changes if not ch.deadline and not ch.muted]
+        return "；".join(parts)
 
 
 def _fmt_dt(value: Any) -> str:
@@ -190,6 +200,8 @@ def _details(e: ComplaintEvent) -> list[tuple[str, str]]:
 
 
 def _tone(e: ComplaintEvent) -> str:
+    if e.type == EventType.CALLED_BACK:
+        return "callback"  # the complainant's own words: neither internal nor a message to them
     if e.type == EventType.OVERDUE:
         return "alert"
     if e.type == EventType.CONTACT_REVEALED:
@@ -205,21 +217,28 @@ def entries(events: list[ComplaintEvent]) -> list[Entry]:
     result = []
     for e in events:
         changes = []
+        details = _details(e)
+        said = {label for label, _v in details}
         for attname, pair in (e.changes or {}).items():
             if attname in _SKIP or attname == "status":
                 continue
             old, new = (list(pair) + [None, None])[:2]
             if attname in _SHOWN_AS_NOTE or (old in ("", None) and _same_minute(new, e.at)):
                 continue  # the note says it, or "done at" = the event's own time
+            label = _field_label(attname)
+            if label in said:
+                continue  # the details already say it (满意度, 结案方式 …)
+            new_text = _value(attname, new, names)
             changes.append(
                 Change(
-                    _field_label(attname),
+                    label,
                     _value(attname, old, names),
-                    _value(attname, new, names),
+                    new_text,
                     deadline=attname in _DEADLINES,
+                    muted=new in ("", None) and attname not in _DEADLINES,
                 )
             )
-        changes.sort(key=lambda c: c.deadline)
+        changes.sort(key=lambda c: (c.deadline, c.muted))
         result.append(
             Entry(
                 event=e,
@@ -228,7 +247,7 @@ def entries(events: list[ComplaintEvent]) -> list[Entry]:
                 from_status=_label(Status, e.from_status) if e.from_status else "",
                 to_status=_label(Status, e.to_status) if e.to_status else "",
                 changes=changes,
-                details=_details(e),
+                details=details,
                 note=e.note,
                 told=e.visibility == ComplaintEvent.Visibility.COMPLAINANT,
                 tone=_tone(e),

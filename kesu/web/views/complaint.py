@@ -3,8 +3,11 @@ may take now, each a small htmx form answered from the same view (no full reload
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -23,7 +26,7 @@ from kesu.complaints.validation import mask_phone
 
 from .. import clock, timeline
 from ..access import staff_view
-from ..actions import ACTIONS, ordered
+from ..actions import ACTIONS, ordered, suggested
 from ..forms import apply_errors
 
 RELATED = (
@@ -63,13 +66,9 @@ def context(request: HttpRequest, c: Complaint, *, forms=None, open_action=None,
     user = request.user
     now = timezone.now()
     allowed = services.allowed_actions(c, user)
-    codes = ordered(c, allowed)
+    codes = ordered(c, allowed, user)
     forms = forms or {}
-    first = open_action or (
-        codes[0]
-        if codes and codes[0] in ("assess", "dispatch", "accept", "resolve", "call_back", "reopen", "close")
-        else None
-    )
+    first = open_action or suggested(c, allowed, user)
     panel = []
     for code in codes:
         spec = ACTIONS[code]
@@ -78,6 +77,7 @@ def context(request: HttpRequest, c: Complaint, *, forms=None, open_action=None,
         panel.append({"spec": spec, "form": form, "open": code == first, "url": action_url(c, code)})
     see = can_see_complainant(user, c)
     return {
+        "candidates": candidates(c, user) if {"link", "merge"} & set(allowed) else [],
         "c": c,
         "dues": clock.pending(c, now),
         "entries": timeline.for_complaint(c),
@@ -95,6 +95,27 @@ def context(request: HttpRequest, c: Complaint, *, forms=None, open_action=None,
         "is_open": c.status in OPEN_STATUSES,
         "now": now,
     }
+
+
+def candidates(c: Complaint, user) -> list[dict]:
+    """Likely targets for link/merge: recent complaints of the same office about the same home or
+    the same kind of problem (offered in a <datalist>; any number may still be typed)."""
+    same = Q(unit_id=c.unit_id) if c.unit_id else Q(pk__in=[])
+    if c.category_id:
+        same |= Q(category_id=c.category_id)
+    since = c.received_at - dt.timedelta(days=60)
+    rows = (
+        Complaint.objects.visible_to(user)
+        .filter(office_id=c.office_id, received_at__gte=since)
+        .filter(same)
+        .exclude(pk=c.pk)
+        .select_related("category")
+        .order_by("-received_at")[:10]
+    )
+    return [
+        {"number": o.number, "label": f"{o.category.name if o.category_id else ''} {o.content[:24]}"}
+        for o in rows
+    ]
 
 
 def action_url(c: Complaint, code: str) -> str:

@@ -1,0 +1,107 @@
+"""Home for each role: what waits for me now (most urgent first), the counts of my scope and the
+managers' callback quota (SPEC §5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+from web_support import client_for, dispatched, resolved
+
+from kesu.complaints import services
+from kesu.org.choices import DepartmentType
+from kesu.web import queues
+
+
+def numbers(items) -> list[str]:
+    return [i.complaint.number for i in items]
+
+
+def test_receptionist_queue_has_what_is_not_dispatched_yet(org, make_complaint):
+    waiting = make_complaint()
+    sent = dispatched(org, make_complaint)
+    reasons = {i.complaint.number: i.reasons for i in queues.my_queue(org.reception)}
+    assert reasons[waiting.number] == ["待判定/派单", "我受理·待答复"]
+    # first-contact ownership: what she registered stays hers until the complainant has an answer
+    assert reasons[sent.number] == ["我受理·待答复"]
+    services.note(sent, org.supervisor, text="已告知业主下午维修", tell_complainant=True)
+    assert sent.number not in numbers(queues.my_queue(org.reception))
+
+
+def test_handler_queue_has_jobs_of_their_department(org, make_complaint):
+    job = dispatched(org, make_complaint)
+    mine = services.dispatch(
+        make_complaint(),
+        org.supervisor,
+        department=org.a.dept[DepartmentType.ENGINEERING],
+        handler=org.handler,
+    )
+    security = services.dispatch(
+        make_complaint(), org.supervisor, department=org.a.dept[DepartmentType.SECURITY]
+    )
+    got = numbers(queues.my_queue(org.handler))
+    assert job.number in got and mine.number in got and security.number not in got
+    assert numbers(queues.my_queue(org.guard)) == [security.number]
+    assert numbers(queues.my_queue(org.handler2)) == []
+
+
+def test_supervisor_queue_has_callbacks_due_and_managers_get_the_major_ones(org, make_complaint):
+    general = resolved(org, make_complaint)
+    major = resolved(org, make_complaint, is_major=True)
+    sup = numbers(queues.my_queue(org.supervisor))
+    assert general.number in sup and major.number not in sup  # a major callback is for a manager
+    assert major.number in numbers(queues.my_queue(org.cs_manager))
+    assert major.number in numbers(queues.my_queue(org.director))
+
+
+def test_most_urgent_first(org, make_complaint):
+    now = timezone.now()
+    later = make_complaint(severity="general")
+    sooner = make_complaint(received_at=now - dt.timedelta(days=2), severity="general")
+    got = numbers(queues.my_queue(org.reception))
+    assert got.index(sooner.number) < got.index(later.number)
+
+
+def test_counts_overdue_and_due_within_the_hour(org, make_complaint):
+    now = timezone.now()
+    make_complaint(received_at=now - dt.timedelta(days=3), severity="general")
+    make_complaint(committed_answer_at=now + dt.timedelta(minutes=20))
+    counts = queues.counts(org.supervisor)
+    assert counts["overdue"] == 1 and counts["soon"] == 1 and counts["today"] >= 1
+    assert queues.counts(org.director2)["overdue"] == 0
+
+
+def test_home_page_shows_counts_in_colour_and_the_queue(org, make_complaint):
+    now = timezone.now()
+    late = make_complaint(received_at=now - dt.timedelta(days=3), severity="general")
+    html = client_for(org.supervisor).get("/").content.decode()
+    assert "counter--red" in html and "已超时" in html and "1小时内到期" in html
+    assert "今日受理" in html and "待回访" in html
+    assert late.number in html and "q-item--overdue" in html
+
+
+def test_callback_quota_for_managers(org, make_complaint):
+    c = resolved(org, make_complaint)
+    services.call_back(c, org.cs_manager, method="phone", satisfaction="satisfied", words="满意")
+    quota = queues.callback_quota(org.cs_manager)
+    assert quota == {"done": 1, "target": 3, "met": False, "percent": 33}
+    assert queues.callback_quota(org.director)["target"] == 1
+    assert queues.callback_quota(org.supervisor) is None
+    html = client_for(org.cs_manager).get("/").content.decode()
+    assert "本月本人回访" in html and "1 / 3" in html
+
+
+def test_home_lists_the_users_notifications(org, make_complaint):
+    job = dispatched(org, make_complaint)
+    html = client_for(org.handler).get("/").content.decode()
+    assert "最新通知" in html and f"新派单 {job.number}" in html
+    assert 'class="bell-count"' in html
+
+
+def test_home_queries_stay_few(org, make_complaint, django_assert_max_num_queries):
+    for _ in range(8):
+        dispatched(org, make_complaint)
+    client = client_for(org.supervisor)
+    client.get("/")
+    with django_assert_max_num_queries(16):
+        client.get("/")
