@@ -123,29 +123,47 @@ def _widgets(form) -> None:
 
 
 EXPORT_COLUMNS = [
-    (_lazy("编号"), lambda c, see: c.number),
-    (_lazy("管理处"), lambda c, see: c.office.name),
-    (_lazy("受理时间"), lambda c, see: timezone.localtime(c.received_at).replace(tzinfo=None)),
-    (_lazy("渠道"), lambda c, see: c.get_channel_display()),
-    (_lazy("投诉人"), lambda c, see: c.complainant_name if see else _("（保密）")),
-    (_lazy("联系电话"), lambda c, see: mask_phone(c.complainant_phone) if see else ""),
-    (_lazy("栋/房号"), lambda c, see: (c.unit.label if c.unit_id else c.address) if see else ""),
-    (_lazy("投诉内容"), lambda c, see: c.content),
-    (_lazy("被投诉部门/人员"), lambda c, see: c.complained_party),
-    (_lazy("性质"), lambda c, see: c.get_nature_display()),
-    (_lazy("重大投诉"), lambda c, see: _("是") if c.is_major else ""),
-    (_lazy("严重程度"), lambda c, see: c.get_severity_display()),
-    (_lazy("分类"), lambda c, see: c.category.name if c.category_id else ""),
-    (_lazy("状态"), lambda c, see: c.get_status_display()),
-    (_lazy("责任部门"), lambda c, see: c.department.name if c.department_id else ""),
-    (_lazy("处理人"), lambda c, see: str(c.handler) if c.handler_id else ""),
-    (_lazy("处理时限"), lambda c, see: _local(c.resolve_due_at)),
-    (_lazy("处理完成时间"), lambda c, see: _local(c.resolved_at)),
-    (_lazy("处理结果"), lambda c, see: c.resolution),
-    (_lazy("回访时间"), lambda c, see: _local(c.called_back_at)),
-    (_lazy("满意度"), lambda c, see: c.get_satisfaction_display()),
-    (_lazy("结案时间"), lambda c, see: _local(c.closed_at)),
+    (_lazy("编号"), lambda c, see, L: c.number),
+    (_lazy("管理处"), lambda c, see, L: c.office.name),
+    (_lazy("受理时间"), lambda c, see, L: _local(c.received_at)),
+    (_lazy("渠道"), lambda c, see, L: L["channel"].get(c.channel, c.channel)),
+    (_lazy("投诉人"), lambda c, see, L: c.complainant_name if see else L["secret"]),
+    (_lazy("联系电话"), lambda c, see, L: mask_phone(c.complainant_phone) if see else ""),
+    (_lazy("栋/房号"), lambda c, see, L: (c.unit.label if c.unit_id else c.address) if see else ""),
+    (_lazy("投诉内容"), lambda c, see, L: c.content),
+    (_lazy("被投诉部门/人员"), lambda c, see, L: c.complained_party),
+    (_lazy("性质"), lambda c, see, L: L["nature"].get(c.nature, "")),
+    (_lazy("重大投诉"), lambda c, see, L: L["yes"] if c.is_major else ""),
+    (_lazy("严重程度"), lambda c, see, L: L["severity"].get(c.severity, "")),
+    (_lazy("分类"), lambda c, see, L: c.category.name if c.category_id else ""),
+    (_lazy("状态"), lambda c, see, L: L["status"].get(c.status, c.status)),
+    (_lazy("责任部门"), lambda c, see, L: c.department.name if c.department_id else ""),
+    (_lazy("处理人"), lambda c, see, L: str(c.handler) if c.handler_id else ""),
+    (_lazy("处理时限"), lambda c, see, L: _local(c.resolve_due_at)),
+    (_lazy("处理完成时间"), lambda c, see, L: _local(c.resolved_at)),
+    (_lazy("处理结果"), lambda c, see, L: c.resolution),
+    (_lazy("回访时间"), lambda c, see, L: _local(c.called_back_at)),
+    (_lazy("满意度"), lambda c, see, L: L["satisfaction"].get(c.satisfaction, "")),
+    (_lazy("结案时间"), lambda c, see, L: _local(c.closed_at)),
 ]
+
+
+def _export_labels() -> dict:
+    """Choice labels translated once per export, not once per cell (lazy labels are slow in bulk)."""
+    from kesu.complaints.choices import Channel, Nature, Satisfaction, Severity, Status
+
+    def table(choices):
+        return {code: str(label) for code, label in choices.choices}
+
+    return {
+        "channel": table(Channel),
+        "nature": table(Nature),
+        "severity": table(Severity),
+        "status": table(Status),
+        "satisfaction": table(Satisfaction),
+        "secret": _("（保密）"),
+        "yes": _("是"),
+    }
 
 
 def _local(value):
@@ -176,9 +194,10 @@ def export(request: HttpRequest) -> HttpResponse:
         header.append(cell)
     ws.append(header)
     user = request.user
+    labels = _export_labels()
     for c in qs.iterator(chunk_size=1000):
         see = can_see_complainant(user, c)
-        ws.append([fn(c, see) for _title, fn in EXPORT_COLUMNS])
+        ws.append([fn(c, see, labels) for _title, fn in EXPORT_COLUMNS])
     buf = io.BytesIO()
     wb.save(buf)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
