@@ -1,0 +1,76 @@
+"""My notifications (站内通知): the signed-in user's own in-app rows, newest first, and the unread count.
+
+Scope: every query starts from `mine(request.user)`; another person's row answers 404."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from .models import Outbox
+
+
+def mine(user) -> QuerySet[Outbox]:
+    return Outbox.objects.filter(user=user, channel=Outbox.Channel.INAPP)
+
+
+def unread_count(user) -> int:
+    return mine(user).filter(read_at__isnull=True).count()
+
+
+@login_required
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    rows = mine(request.user).select_related("complaint").order_by("-created_at", "-id")
+    if request.GET.get("unread"):
+        rows = rows.filter(read_at__isnull=True)
+    page = Paginator(rows, 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "notify/list.html",
+        {"page": page, "unread": unread_count(request.user), "only_unread": bool(request.GET.get("unread"))},
+    )
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    if request.htmx:
+        return render(request, "notify/partials/bell.html", {"unread": unread_count(request.user)})
+    return redirect("notify:list")
+
+
+@login_required
+@require_POST
+def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(mine(request.user), pk=pk)
+    if row.read_at is None:
+        mine(request.user).filter(pk=row.pk, read_at__isnull=True).update(read_at=timezone.now())
+    target = request.POST.get("next", "")
+    if target == "complaint" and row.complaint_id:
+        return redirect(f"/complaints/{row.complaint.number}/")
+    return _back(request)
+
+
+@login_required
+@require_POST
+def mark_all_read(request: HttpRequest) -> HttpResponse:
+    mine(request.user).filter(read_at__isnull=True).update(read_at=timezone.now())
+    return _back(request)
+
+
+@require_GET
+def unread_json(request: HttpRequest) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return JsonResponse({"unread": 0, "error": "not signed in"}, status=401)
+    return JsonResponse({"unread": unread_count(request.user)})
+
+
+@login_required
+@require_GET
+def bell(request: HttpRequest) -> HttpResponse:
+    """The header's bell (an htmx partial the base layout can poll)."""
+    return render(request, "notify/partials/bell.html", {"unread": unread_count(request.user)})
