@@ -23,6 +23,15 @@ class Permanent(Exception):
     """Will never work as it is (no address, rejected request): mark the row failed at once."""
 
 
+def link_for(payload: dict) -> str:
+    """The message's link: a complaint's, or a page of the product (e.g. the monthly report)."""
+    link = payload.get("link") or ""
+    url = str(payload.get("url") or "")
+    if not link and url.startswith("/"):
+        link = settings.KESU_BASE_URL.rstrip("/") + url
+    return link
+
+
 def message_id(delivery_key: str, domain: str = "kesu.local") -> str:
     """A stable Message-ID / idempotency key derived from the outbox row's delivery key."""
     digest = hashlib.sha256(delivery_key.encode()).hexdigest()[:40]

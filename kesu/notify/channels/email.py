@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from django.conf import settings
 from django.utils import timezone
 
-from .base import KeyedLog, Permanent, Retry, message_id
+from .base import KeyedLog, Permanent, Retry, link_for, message_id
 
 if TYPE_CHECKING:
     from kesu.notify.models import Outbox
@@ -30,11 +30,39 @@ def build_message(row: Outbox) -> EmailMessage:
     msg["Message-ID"] = message_id(row.delivery_key, address.rpartition("@")[2] or "kesu.local")
     msg["X-Kesu-Delivery-Key"] = row.delivery_key
     body = row.body
-    link = row.payload.get("link")
+    link = link_for(row.payload)
     if link:
         body += f"\n\n详情：{link}"
     msg.set_content(body + "\n\n—— 客诉 Kesu 自动通知，请勿直接回复。\n")
+    _attach(msg, row.payload.get("files") or {})
     return msg
+
+
+MAX_ATTACHMENTS_BYTES = 15 * 1024 * 1024
+
+
+def _attach(msg: EmailMessage, files: dict) -> None:
+    """Files named in the payload (names in the default storage, e.g. the monthly report's xlsx/pdf)."""
+    from django.core.files.storage import default_storage
+
+    total = 0
+    for info in files.values():
+        name = info.get("path", "") if isinstance(info, dict) else ""
+        try:
+            if not name or not default_storage.exists(name):
+                continue
+            size = default_storage.size(name)
+            if total + size > MAX_ATTACHMENTS_BYTES:
+                continue
+            with default_storage.open(name, "rb") as f:
+                data = f.read()
+        except Exception:  # an odd name (outside the storage) is skipped, never followed
+            continue
+        total += size
+        maintype, _, subtype = (info.get("content_type") or "application/octet-stream").partition("/")
+        msg.add_attachment(
+            data, maintype=maintype, subtype=subtype or "octet-stream", filename=name.rsplit("/", 1)[-1]
+        )
 
 
 class Email:

@@ -25,6 +25,7 @@ def fan_out(row: Outbox) -> list[Outbox]:
     from kesu.notify.models import NotificationPreference, OfficeChannel, Outbox, kinds_match
 
     now = timezone.now()
+    due = min(row.created_at, now)  # due as soon as the message itself was
     children: list[Outbox] = []
 
     def child(channel: str, key: str, *, user=None, address: str = "", **payload: object) -> None:
@@ -41,7 +42,7 @@ def fan_out(row: Outbox) -> list[Outbox]:
                 body=row.body,
                 payload={**row.payload, "parent": row.pk, **payload},
                 delivery_key=key[:120],
-                next_attempt_at=now,
+                next_attempt_at=due,
             )
         )
 
@@ -79,8 +80,10 @@ def fan_out(row: Outbox) -> list[Outbox]:
 
 class InApp:
     def send(self, row: Outbox) -> None:
+        from kesu.notify.delivery import bookkeeping
         from kesu.notify.models import Outbox
 
         children = fan_out(row)
         if children:
-            Outbox.objects.bulk_create(children, ignore_conflicts=True)
+            with bookkeeping():
+                Outbox.objects.bulk_create(children, ignore_conflicts=True)

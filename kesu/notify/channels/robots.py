@@ -13,7 +13,7 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING
 
-from .base import Permanent, Retry, post_json
+from .base import Permanent, Retry, link_for, post_json
 
 if TYPE_CHECKING:
     from kesu.notify.models import Outbox
@@ -40,7 +40,7 @@ def _target(row: Outbox, channel: str) -> tuple[str, str]:
 
 def markdown(row: Outbox) -> str:
     text = f"**{row.subject}**\n\n{row.body}"
-    link = row.payload.get("link")
+    link = link_for(row.payload)
     if link:
         text += f"\n\n[查看详情]({link})"
     return text

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = (
+        "扩展部署：启动 Celery beat，定时检查时限并触发通知发送（需设置 KESU_REDIS_URL，只运行一个）。 "
+        "Scaled mode: run Celery beat, which starts the deadline sweep every KESU_SWEEP_SECONDS and an "
+        "outbox delivery every KESU_DELIVERY_SECONDS (needs KESU_REDIS_URL; run one)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loglevel", default="INFO", help="log level (default INFO)")
+
+    def handle(self, *args, **options):
+        if not settings.KESU_REDIS_URL:
+            raise CommandError(
+                "KESU_REDIS_URL 未设置。内置模式下 `kesu serve` 自己检查时限，无需 beat。 "
+                "KESU_REDIS_URL is not set: in the embedded mode `kesu serve` runs the sweep itself."
+            )
+        from kesu.notify.celery_app import get_app
+
+        app = get_app()
+        app.start(
+            ["beat", f"--loglevel={options['loglevel']}", f"--schedule={app.conf.beat_schedule_filename}"]
+        )

@@ -1,0 +1,129 @@
+"""Running it: the embedded sweeper delivers and sweeps; `kesu worker` / `kesu beat` for the scaled
+mode; the Celery tasks are idempotent; waking a worker is best effort and never blocks an action."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+from notify_support import free_port, sms_lines, wait_until
+
+from kesu import cli
+from kesu.notify import delivery, tasks
+from kesu.notify.celery_app import make_app
+from kesu.notify.models import Outbox
+from kesu.ops.sweeper import Sweeper
+
+pytest_plugins = ["notify_support"]  # fixtures: notify_env, http_sink, smtp_sink
+
+
+def major_complaint(org, minutes_ago: float):
+    """A major complaint received `minutes_ago` (forward limit 10 min: overdue after 10)."""
+    from kesu.complaints import services
+
+    received = timezone.now() - dt.timedelta(minutes=minutes_ago)
+    return services.register(
+        org.reception,
+        office=org.a.office,
+        channel="phone",
+        content="地下车库积水，车辆被淹。",
+        complainant_name="李女士",
+        phone=org.a.resident.phone,
+        unit=org.a.unit,
+        received_at=received,
+        is_major=True,
+        severity="major",
+    )
+
+
+def test_the_kesu_command_knows_worker_and_beat(capsys):
+    assert {"worker", "beat"} <= cli.COMMANDS
+    cli.main(["kesu", "--help"])
+    out = capsys.readouterr().out
+    assert "worker       scaled mode (KESU_REDIS_URL)" in out and "beat         scaled mode" in out
+
+
+@pytest.mark.parametrize("command", ["worker", "beat"])
+def test_worker_and_beat_explain_that_they_need_redis(db, settings, command):
+    settings.KESU_REDIS_URL = ""
+    with pytest.raises(CommandError, match="KESU_REDIS_URL"):
+        call_command(command, stdout=io.StringIO())
+
+
+def test_beat_runs_the_sweep_and_a_delivery_on_the_configured_intervals(settings, tmp_path):
+    settings.KESU_SWEEP_SECONDS, settings.KESU_DELIVERY_SECONDS = 30.0, 3.0
+    app = make_app("redis://127.0.0.1:6379/11")
+    schedule = app.conf.beat_schedule
+    assert schedule["sweep"]["task"] == delivery.SWEEP_TASK and schedule["sweep"]["schedule"] == 30.0
+    assert schedule["deliver"]["task"] == delivery.DELIVER_TASK and schedule["deliver"]["schedule"] == 3.0
+    assert {delivery.SWEEP_TASK, delivery.DELIVER_TASK} <= set(app.tasks)
+
+
+def test_one_sweeper_pass_records_the_breach_and_delivers_its_messages(org, notify_env):
+    c = major_complaint(org, minutes_ago=11)
+    sweeper = Sweeper(interval=30, deliver_interval=3)
+    sweeper.sweep_once()
+    assert Outbox.objects.filter(complaint=c, kind="overdue_forward").exists()
+    sweeper.deliver_once()
+    assert not Outbox.objects.filter(state="pending").exists()
+    assert [line[2] for line in sms_lines(notify_env.sms_log)] == [c.complainant_phone]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_sweeper_thread_delivers_every_few_seconds(org, notify_env):
+    c = major_complaint(org, minutes_ago=1)
+    sweeper = Sweeper(interval=60, deliver_interval=0.1)
+    sweeper.start()
+    try:
+        wait_until(lambda: not Outbox.objects.filter(complaint=c, state="pending").exists(), timeout=10)
+    finally:
+        sweeper.stop()
+        sweeper.join(timeout=10)
+    assert not sweeper.is_alive()
+    assert len(sms_lines(notify_env.sms_log)) == 1
+
+
+def test_the_tasks_are_idempotent(org, notify_env):
+    c = major_complaint(org, minutes_ago=11)
+    first = tasks.sweep()
+    assert first["breaches"] == 1 and first["notifications"] > 0
+    assert tasks.sweep()["breaches"] == 0
+    assert (
+        tasks.deliver()["sent"] == Outbox.objects.count()
+    )  # its messages (and a morning digest, after 08:00)
+    assert not Outbox.objects.filter(complaint=c, state="pending").exists()
+    assert tasks.deliver() == {"sent": 0, "retried": 0, "failed": 0}
+    assert len(sms_lines(notify_env.sms_log)) == 1
+
+
+def test_an_action_wakes_a_worker_once_after_commit(
+    org, notify_env, django_capture_on_commit_callbacks, monkeypatch
+):
+    notify_env.settings.KESU_REDIS_URL = "redis://127.0.0.1:6379/11"
+    kicks = []
+    monkeypatch.setattr(delivery, "kick_now", lambda task=delivery.DELIVER_TASK: kicks.append(task))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        major_complaint(org, minutes_ago=1)  # an SMS, major alerts, maybe night-duty rows: one transaction
+    assert len(callbacks) == 1 and kicks == [delivery.DELIVER_TASK]
+
+
+def test_without_redis_an_action_is_not_held_up_and_its_messages_wait_in_the_outbox(org, notify_env, caplog):
+    notify_env.settings.KESU_REDIS_URL = f"redis://127.0.0.1:{free_port()}/9"  # nothing listens there
+    delivery._quiet_until = 0.0
+    try:
+        started = time.monotonic()
+        assert delivery.kick_now() is False
+        assert time.monotonic() - started < 3
+        assert "could not reach the task queue" in caplog.text
+        started = time.monotonic()
+        assert delivery.kick_now() is False  # quiet for a few seconds: no new attempt
+        assert time.monotonic() - started < 0.05
+    finally:
+        delivery._quiet_until = 0.0
+    c = major_complaint(org, minutes_ago=1)
+    assert Outbox.objects.filter(complaint=c, state="pending").exists()
