@@ -116,3 +116,15 @@ def test_sessions_expire_after_the_idle_time():
     assert settings.SESSION_SAVE_EVERY_REQUEST is True  # the cookie age counts from the last request
     assert settings.SESSION_COOKIE_AGE <= 12 * 3600
     assert settings.SESSION_COOKIE_HTTPONLY
+
+
+def test_workspace_pages_carry_a_content_security_policy(org):
+    r = client_for(org.reception).get("/")
+    csp = r["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "object-src 'none'" in csp and "'unsafe-inline'" not in csp
+
+
+def test_not_found_page_is_in_chinese(org):
+    r = client_for(org.reception).get(url("complaint", "Y01-209901-0001"))
+    assert r.status_code == 404
+    assert "不在您的查看范围内" in r.content.decode()

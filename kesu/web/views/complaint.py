@@ -8,11 +8,13 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.forms import BooleanField
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -201,7 +203,7 @@ def reload_with(request: HttpRequest, key: str, action: str) -> HttpResponse:
         for name, field in spec.form.base_fields.items():
             if getattr(field.widget, "allow_multiple_selected", False):
                 typed[name] = request.POST.getlist(name)
-            elif field.__class__.__name__ == "BooleanField":
+            elif isinstance(field, BooleanField):
                 typed[name] = name in request.POST
         forms[action] = spec.form(complaint=c, user=request.user, initial=typed)
     flash = _("已载入最新内容；您填写的内容已保留，请核对后再提交。")
@@ -222,7 +224,7 @@ def reveal(request: HttpRequest, key: str) -> HttpResponse:
         phone = services.reveal_contact(c, request.user)
     except ComplaintError as e:
         if request.htmx:
-            return HttpResponse(f'<p class="error" role="alert">{e.message}</p>', status=403)
+            return HttpResponse(format_html('<p class="error" role="alert">{}</p>', e.message), status=403)
         messages.error(request, e.message)
         return redirect("web:complaint", key=c.number)
     if not request.htmx:

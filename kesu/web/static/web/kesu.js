@@ -166,6 +166,7 @@
   }
   function listFiles(form) {
     var input = form.querySelector("#intake-files"), list = form.querySelector("[data-dropped]");
+    if (input && !input.files) return;
     if (!input || !list) return;
     list.innerHTML = "";
     Array.prototype.forEach.call(input.files, function (f) {
@@ -199,9 +200,60 @@
   });
   document.addEventListener("submit", function (e) { if (e.target.matches("[data-dirty-guard]")) dirty = false; });
 
+  // intake draft: kept in this browser tab until the complaint is saved, so a page closed by
+  // accident or a sign-in that expired mid-call does not lose what the caller said
+  var DRAFT = "kesu-intake-draft";
+  function storage() { try { return window.sessionStorage; } catch (e) { return null; } }
+  function saveDraft(form) {
+    var st = storage(); if (!st) return;
+    var data = {};
+    form.querySelectorAll("input, select, textarea").forEach(function (el) {
+      if (!el.name || el.type === "file" || el.name === "csrfmiddlewaretoken" || el.name === "find") return;
+      if (el.type === "radio" || el.type === "checkbox") { if (el.checked) data[el.name] = el.value; return; }
+      data[el.name] = el.value;
+    });
+    var picked = form.querySelector("[data-picked-text]");
+    if (picked && !form.querySelector("#picked").hidden) data._picked = picked.textContent;
+    st.setItem(DRAFT, JSON.stringify(data));
+  }
+  function restoreDraft(form, data) {
+    form.querySelectorAll("input, select, textarea").forEach(function (el) {
+      if (!el.name || !(el.name in data) || el.type === "file" || el.name === "csrfmiddlewaretoken") return;
+      if (el.type === "radio") el.checked = el.value === data[el.name];
+      else if (el.type === "checkbox") el.checked = true;
+      else el.value = data[el.name];
+    });
+    form.querySelectorAll("input[type=checkbox]").forEach(function (el) { if (!(el.name in data)) el.checked = false; });
+    if (data._picked) { var box = form.querySelector("#picked"); box.hidden = false; box.querySelector("[data-picked-text]").textContent = data._picked; }
+    var committed = form.querySelector("[data-committed]"); if (committed) committed.dataset.touched = "1";
+    toggleAnswer(form); refreshHistory();
+  }
+  function offerDraft(root) {
+    var form = root.querySelector && root.querySelector("#intake-form");
+    var st = storage();
+    if (!form || !st || form.querySelector(".form-errors")) return;
+    var raw = st.getItem(DRAFT); if (!raw) return;
+    var data; try { data = JSON.parse(raw); } catch (e) { return; }
+    if (!data.content && !data.complainant_name && !data.phone) return;
+    var banner = form.querySelector("[data-draft-banner]"); if (!banner) return;
+    banner.hidden = false;
+    banner.querySelector("[data-draft-restore]").addEventListener("click", function () { restoreDraft(form, data); banner.hidden = true; });
+    banner.querySelector("[data-draft-discard]").addEventListener("click", function () { st.removeItem(DRAFT); banner.hidden = true; });
+  }
+  document.addEventListener("input", function (e) {
+    var form = e.target.closest && e.target.closest("#intake-form");
+    if (form && e.target.id !== "find") saveDraft(form);
+  });
+  document.addEventListener("change", function (e) {
+    var form = e.target.closest && e.target.closest("#intake-form");
+    if (form) saveDraft(form);
+  });
+
   // ---------------------------------------------------------------- after every load or swap
   function init(root) {
-    root.querySelectorAll("form").forEach(function (f) { filterHandlers(f); toggleRectify(f); toggleAnswer(f); });
+    var forms = Array.prototype.slice.call(root.querySelectorAll("form"));
+    if (root.matches && root.matches("form")) forms.push(root);  // htmx swapped the form itself
+    forms.forEach(function (f) { filterHandlers(f); toggleRectify(f); toggleAnswer(f); listFiles(f); });
     // after a failed submit, put the cursor on the first field to fix
     var bad = root.querySelector("[aria-invalid=true]");
     if (bad && root !== document) bad.focus();
@@ -211,6 +263,11 @@
     }
     tick();
   }
-  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    init(document);
+    // a registered complaint's receipt: its draft is done with
+    if (document.querySelector(".readout") && storage()) storage().removeItem(DRAFT);
+    offerDraft(document);
+  });
   document.addEventListener("htmx:load", function (e) { if (e.detail.elt !== document.body) init(e.detail.elt); });
 })();
