@@ -211,7 +211,9 @@ SESSION_SAVE_EVERY_REQUEST = True
 AXES_LOCKOUT_CALLABLE = "kesu.web.views.auth.locked_out"
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("kesu.web.context.workspace")
 # A Content-Security-Policy on the workspace's pages (before axes, which must stay last).
-MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "kesu.web.middleware.ContentSecurityPolicy")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "kesu.web.middleware.ContentSecurityPolicy"
+)
 # --- end web workspace ---
 
 # --- API (issue 4) ---
