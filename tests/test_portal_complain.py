@@ -88,7 +88,7 @@ def test_the_form_offers_only_the_residents_own_homes(client, org, resident):
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("photo.jpg", "这不是照片，只是一段文字。".encode() * 20, "类型不被接受"),
+        ("photo.jpg", "这不是照片，只是一段文字。".encode() * 20, "不是照片，只能上传照片"),
         ("photo.jpg", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" * 20, "不是照片"),
         ("photo.jpg", jpeg_bytes(400, 300)[:600], "不是完整的照片"),
     ],

@@ -29,9 +29,11 @@ RESIDENT_DISPLAY_NAME = "住户（网上自助）"  # staff see this as the rece
 
 @dataclass(frozen=True)
 class Refusal:
-    """Asked too soon or too often: come back in `wait` seconds."""
+    """Asked too soon (`just_sent`: a code went out less than the interval ago) or too often: come
+    back in `wait` seconds."""
 
     wait: int
+    just_sent: bool = False
 
 
 def _hash(phone: str, nonce: str, code: str) -> str:
@@ -59,7 +61,7 @@ def issue(phone: str, *, ip: str | None = None, now: dt.datetime | None = None) 
         )
         interval = dt.timedelta(seconds=settings.KESU_PORTAL_CODE_INTERVAL_SECONDS)
         if recent and recent[0] > now - interval:
-            return Refusal(wait=int((recent[0] + interval - now).total_seconds()) + 1)
+            return Refusal(wait=int((recent[0] + interval - now).total_seconds()) + 1, just_sent=True)
         if len(recent) >= settings.KESU_PORTAL_CODES_PER_PHONE_HOUR:
             return Refusal(wait=int((recent[-1] + dt.timedelta(hours=1) - now).total_seconds()) + 1)
         # The previous code stops working when a new one is sent; very old rows are not kept.

@@ -15,6 +15,7 @@ from kesu.complaints.validation import MAX_CONTENT_CHARS, normalize_phone
 from .choices import PreferredContact
 
 _MOBILE_HINT = "请输入11位手机号。"
+_CODE_HINT = "请输入短信里的6位数字验证码。"
 
 
 def _half_width(value: str) -> str:
@@ -23,7 +24,7 @@ def _half_width(value: str) -> str:
 
 
 class PhoneForm(forms.Form):
-    phone = forms.CharField(label="手机号", max_length=20)
+    phone = forms.CharField(label="手机号", max_length=20, error_messages={"required": _MOBILE_HINT})
 
     def clean_phone(self) -> str:
         raw = _half_width(self.cleaned_data["phone"])
@@ -37,12 +38,12 @@ class PhoneForm(forms.Form):
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(label="验证码", max_length=12)
+    code = forms.CharField(label="验证码", max_length=12, error_messages={"required": _CODE_HINT})
 
     def clean_code(self) -> str:
         code = _half_width(self.cleaned_data["code"]).replace(" ", "")
         if len(code) != 6 or not code.isdigit():
-            raise ValidationError("请输入短信里的6位数字验证码。")
+            raise ValidationError(_CODE_HINT)
         return code
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import IO
 
+import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from PIL import Image, UnidentifiedImageError
@@ -40,12 +41,17 @@ def _check_one(f: IO[bytes], name: str) -> None:
                 ]
             }
         )
-    try:
-        info = files.check_upload(f, name, field="photos")
-    except ValidationError as e:
-        raise ValidationError({"photos": e.message_dict["photos"]}) from None
-    if info.kind != "image":
+    f.seek(0)
+    sniffed = filetype.guess(f.read(8192))
+    f.seek(0)
+    if sniffed is not None and files.ALLOWED_TYPES.get(sniffed.mime) != "image":
         raise ValidationError({"photos": [f"“{name}”不是照片，只能上传照片。"]})
+    try:
+        info = files.check_upload(f, name, field="photos")  # the lifecycle's own checks (type, size)
+    except ValidationError as e:
+        if sniffed is None:
+            raise ValidationError({"photos": [f"“{name}”不是照片，只能上传照片。"]}) from None
+        raise ValidationError({"photos": e.message_dict["photos"]}) from None
     if info.content_type in _DECODABLE:
         f.seek(0)
         try:

@@ -4,7 +4,7 @@ and the timeline entries meant for them — never internal notes, never who on t
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils import timezone
 
@@ -100,6 +100,8 @@ def timeline(c: Complaint, events: list[ComplaintEvent] | None = None) -> list[E
     entries: list[Entry] = []
     for e in events:
         entry = _entry(e)
+        if entry is not None and e.type == EventType.REGISTERED:
+            entry = replace(entry, at=c.received_at)  # when we received it, not when it was typed in
         if entry is not None:
             entries.append(entry)
     return entries

@@ -128,6 +128,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 request.session[SESSION_PHONE] = phone
                 request.session[SESSION_NEXT] = next_url
                 return redirect("portal:code")
+            if refusal.just_sent and request.session.get(SESSION_PHONE) == phone:
+                # Back on this page after asking a moment ago: the code on its way is still good.
+                messages.info(request, "验证码刚刚已发送，请查收短信。")
+                return redirect("portal:code")
             form.add_error(None, f"获取太频繁，请 {_wait_words(refusal.wait)}后再试。")
             status = 429
     context = {"form": form, "next": next_url, "office": office, "building": building}
@@ -370,11 +374,14 @@ def sent(request: HttpRequest, number: str) -> HttpResponse:
 
 
 def _detail_context(c: Complaint) -> dict:
+    entries = progress.timeline(c)
     return {
         "c": c,
         "status": progress.status_words(c),
         "deadline": progress.deadline_words(c),
-        "entries": progress.timeline(c),
+        "entries": entries,
+        # What was done, beside the rating question (only when it was told to the complainant).
+        "resolution": next((e.text for e in reversed(entries) if e.title == "已处理完毕"), ""),
         "photo_count": c.attachments.filter(kind="image").count(),
         "unit_label": _unit_label(c.unit) if c.unit_id else "",
     }

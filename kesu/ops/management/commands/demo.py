@@ -133,6 +133,21 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"网址 open:   http://{shown}:{port}/")
         self.stdout.write(f"后台 admin:  http://{shown}:{port}/admin/")
+        # Resident portal (issue 7): sign in with a resident's phone; the demo SMS log holds the code.
+        from kesu.org.models import Resident
+
+        y01 = Resident.objects.filter(unit__building__office__code="Y01").order_by("pk")
+        demo_resident = (
+            y01.filter(complaints__status="resolved").first()  # one with a result to rate
+            or y01.filter(complaints__isnull=False).first()
+            or y01.first()
+        )
+        self.stdout.write(f"住户端 portal: http://{shown}:{port}/portal/")
+        if demo_resident is not None:
+            sms_log = getattr(settings, "KESU_SMS_LOG", settings.KESU_HOME / "sms.log")
+            self.stdout.write(
+                f"演示住户手机号 demo resident phone: {demo_resident.phone}（验证码见 codes in {sms_log}）"
+            )
         self.stdout.write("")
 
 
