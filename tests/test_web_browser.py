@@ -147,6 +147,10 @@ def test_night_complaint_from_intake_to_closing(browser, live_server, org):
     expect(page.locator(".flash")).to_contain_text("已派单至 工程部")
     expect(page.locator(".c-badges")).to_contain_text("已派单")
     expect(page.locator("#timeline")).to_contain_text("请今天上午检查2号电梯门机")
+    # the full number only on demand, and the look is recorded
+    page.get_by_role("button", name="显示完整号码").click()
+    expect(page.locator("#phone")).to_contain_text(org.a.resident.phone)
+    expect(page.locator("#timeline")).to_contain_text("查看联系方式")
     # a note told to the complainant looks different from an internal one
     box = desk.open_action("note")
     box.get_by_label("内容").fill("已电话告知业主：上午安排工程部检修。")
