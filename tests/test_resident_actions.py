@@ -119,3 +119,17 @@ def test_a_resident_cannot_rate_away_a_major_complaint_that_needs_an_onsite_call
 def test_a_resident_can_withdraw_their_own_complaint(org):
     c = services.withdraw(file(org), org.resident, reason="已和邻居协商解决", at=local(2026, 3, 10, 11, 0))
     assert c.status == Status.WITHDRAWN
+
+
+def test_a_resident_who_asks_to_stay_anonymous_is_hidden_from_every_department(org):
+    from kesu.complaints.scope import can_see_complainant
+
+    c = file(org, anonymous_to_staff=True, preferred_contact="evening")
+    c = services.dispatch(
+        c, org.supervisor, department=org.a.dept["engineering"], at=local(2026, 3, 10, 10, 10)
+    )
+    assert (c.anonymous_to_staff, c.preferred_contact) == (True, "evening")
+    assert not can_see_complainant(org.handler, c)
+    assert can_see_complainant(org.supervisor, c)
+    with pytest.raises(RoleNotAllowed):
+        services.reveal_contact(c, org.handler)

@@ -54,6 +54,15 @@ class Channel(models.TextChoices):
     OTHER = "other", _("其他")
 
 
+class PreferredContact(models.TextChoices):
+    """When the complainant would like to be called (方便联系的时间)."""
+
+    ANY = "any", _("随时")
+    WORKDAY = "workday", _("工作日白天")
+    EVENING = "evening", _("晚上")
+    WEEKEND = "weekend", _("周末")
+
+
 class CallbackMethod(models.TextChoices):
     PHONE = "phone", _("电话回访")
     ONSITE = "onsite", _("上门回访")

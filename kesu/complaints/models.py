@@ -21,6 +21,7 @@ from .choices import (
     EventType,
     Nature,
     NatureSubtype,
+    PreferredContact,
     Satisfaction,
     Severity,
     Status,
@@ -177,6 +178,11 @@ class Complaint(models.Model):
         on_delete=models.SET_NULL,
         related_name="complaints_against",
         verbose_name=_("被投诉人员"),
+    )
+    # The complainant asked that the staff involved not learn who they are (beyond the default rule).
+    anonymous_to_staff = models.BooleanField(_("对涉及的工作人员保密身份"), default=False)
+    preferred_contact = models.CharField(
+        _("方便联系的时间"), max_length=10, choices=PreferredContact.choices, blank=True
     )
     on_spot_answer = models.TextField(_("当场答复"), blank=True)
     requested_by = models.DateTimeField(_("投诉人要求完成时间"), null=True, blank=True)

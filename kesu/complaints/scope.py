@@ -78,6 +78,9 @@ def can_see_complainant(user: User, complaint: Complaint) -> bool:
     """Identity is kept from the staff complained about (对投诉人身份保密), and from their department."""
     if complaint.complained_staff_id is not None and complaint.complained_staff_id == user.pk:
         return False
+    if complaint.anonymous_to_staff and user.role in DEPARTMENT_ROLES:
+        # Asked to stay anonymous: only the customer-service side knows who complained.
+        return False
     return not (
         user.role in DEPARTMENT_ROLES
         and complaint.complained_department_id is not None

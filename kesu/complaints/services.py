@@ -35,6 +35,7 @@ from .choices import (
     EventType,
     Nature,
     NatureSubtype,
+    PreferredContact,
     Satisfaction,
     Severity,
     Status,
@@ -327,6 +328,8 @@ def register(
     complained_department: Department | None = None,
     complained_staff: User | None = None,
     on_spot_answer: str = "",
+    anonymous_to_staff: bool = False,
+    preferred_contact: str = "",
     committed_answer_at: dt.datetime | None = None,
     requested_by: dt.datetime | None = None,
     nature: str = "",
@@ -428,6 +431,7 @@ def register(
     if nature_subtype and nature == Nature.VALID:
         errors["nature_subtype"] = _("有效投诉不设沟通类型。")
     severity = _choice(severity, Severity, "severity", errors)
+    preferred_contact = _choice(preferred_contact, PreferredContact, "preferred_contact", errors)
     category_obj = _category(category, errors)
     if (
         complained_department is not None
@@ -476,6 +480,8 @@ def register(
             complained_department=complained_department,
             complained_staff=complained_staff,
             on_spot_answer=on_spot_answer,
+            anonymous_to_staff=bool(anonymous_to_staff),
+            preferred_contact=preferred_contact,
             requested_by=requested_by,
             nature=nature,
             nature_subtype=nature_subtype,

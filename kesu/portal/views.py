@@ -336,6 +336,8 @@ def _file(request: HttpRequest, form: ComplainForm, units: list[Unit], building:
                 address=address,
                 category=data["category"] or None,
                 requested_by=_requested_by(data["wanted_by"], unit),
+                anonymous_to_staff=data["anonymous"],
+                preferred_contact=data["preferred_contact"] or "",
                 attachments=attachments,
             )
             PortalSubmission.objects.create(
