@@ -277,7 +277,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "kesu.api.schema.add_problems",
     ],
-    # Swagger UI and ReDoc from the vendored sidecar package: the docs work with no internet.
+    # Swagger UI from the vendored sidecar package: the docs work with no internet. (ReDoc is not
+    # served: its page loads Google Fonts.)
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -84,3 +84,62 @@ def register_body(org, **overrides: Any) -> dict[str, Any]:
 
 def json_of(response) -> Any:
     return json.loads(response.content)
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that records webhook deliveries.
+
+    `statuses` are answered in turn (then 200), so a test can make it fail first and recover."""
+
+    def __init__(self, statuses: Iterable[int] = (), port: int = 0):
+        import http.server
+        import threading
+
+        self.received: list[tuple[dict[str, str], bytes]] = []  # answered 2xx
+        self.attempts: list[str] = []  # delivery id of every request, whatever the answer
+        self.statuses = list(statuses)
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.attempts.append(self.headers.get("X-Kesu-Delivery", ""))
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    if 200 <= status < 300:
+                        receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hooks/kesu"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def bodies(self) -> list[dict]:
+        return [json.loads(body) for _headers, body in self.received]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def free_port() -> int:
+    """A port nobody listens on (a receiver that is down)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

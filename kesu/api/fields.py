@@ -41,13 +41,17 @@ class CodeField(serializers.ChoiceField):
 class SlugOrNull(serializers.Field):
     """Read-only: an attribute path of a related object (e.g. office.code), or null."""
 
-    def __init__(self, path: str, **kwargs):
+    def __init__(self, path: str, annotation: str = "", **kwargs):
         self.path = path.split(".")
+        # When the queryset annotated the value (list views), no related object is loaded at all.
+        self.annotation = annotation
         kwargs["read_only"] = True
         kwargs["source"] = "*"
         super().__init__(**kwargs)
 
     def to_representation(self, value):
+        if self.annotation and self.annotation in value.__dict__:
+            return value.__dict__[self.annotation]
         for part in self.path:
             value = getattr(value, part, None)
             if value is None:

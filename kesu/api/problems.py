@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -138,6 +139,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return None
 
 
+@csrf_exempt  # a 404 whatever the method: CSRF would otherwise answer a POST with an HTML 403
 def not_found_view(request, *args, **kwargs):
     """Unknown paths under /api/ answer in problem+json too, not with the HTML 404 page."""
     from rest_framework.renderers import JSONRenderer

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.db.models import F, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -63,7 +64,7 @@ class ComplaintSerializer(serializers.Serializer):
     number is only given by the `reveal_contact` action, which the timeline records."""
 
     number = serializers.CharField(read_only=True)
-    office = SlugOrNull("office.code", help_text="office code (管理处编码)")
+    office = SlugOrNull("office.code", "office_code", help_text="office code (管理处编码)")
     status = CodeField(Status.choices, read_only=True)
     channel = CodeField(Channel.choices, read_only=True)
     received_at = serializers.DateTimeField(read_only=True)
@@ -71,9 +72,11 @@ class ComplaintSerializer(serializers.Serializer):
     nature_subtype = CodeField(NatureSubtype.choices, read_only=True)
     is_major = serializers.BooleanField(read_only=True)
     severity = CodeField(Severity.choices, read_only=True)
-    category = SlugOrNull("category.code", help_text="category code, as /categories/ lists them")
+    category = SlugOrNull(
+        "category.code", "category_code", help_text="category code, as /categories/ lists them"
+    )
     department = serializers.IntegerField(source="department_id", read_only=True, allow_null=True)
-    handler = SlugOrNull("handler.username", help_text="username of the handler")
+    handler = SlugOrNull("handler.username", "handler_username", help_text="username of the handler")
     tier = serializers.IntegerField(read_only=True, help_text="handling tier: " + str(dict(Tier.choices)))
     complainant_name = serializers.SerializerMethodField()
     complainant_phone = serializers.SerializerMethodField()
@@ -99,8 +102,10 @@ class ComplaintSerializer(serializers.Serializer):
     closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     close_outcome = CodeField(CloseOutcome.choices, read_only=True)
     decline_reason = CodeField(DeclineReason.choices, read_only=True)
-    repeat_of = SlugOrNull("repeat_of.number", help_text="number of the earlier complaint this repeats")
-    merged_into = SlugOrNull("merged_into.number")
+    repeat_of = SlugOrNull(
+        "repeat_of.number", "repeat_of_number", help_text="number of the earlier complaint this repeats"
+    )
+    merged_into = SlugOrNull("merged_into.number", "merged_into_number")
     version = serializers.IntegerField(
         read_only=True, help_text="send it back as `version` with an action to refuse stale edits"
     )
@@ -126,7 +131,10 @@ class ComplaintSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "string", "nullable": True, "description": "unit code, e.g. Y01-3栋-1201"})
     def get_unit(self, c: Complaint) -> str | None:
-        return c.unit.code if c.unit_id and self._visible(c) else None
+        if not c.unit_id or not self._visible(c):
+            return None
+        code = c.__dict__.get("unit_code")  # annotated by for_listing(); else load the unit
+        return code if code is not None else c.unit.code
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_address(self, c: Complaint) -> str:
@@ -146,7 +154,19 @@ class ComplaintDetailSerializer(ComplaintSerializer):
         return [API_ACTIONS[a] for a in services.allowed_actions(c, self.context["user"]) if a in API_ACTIONS]
 
 
-COMPLAINT_RELATED = ("office", "category", "unit", "handler", "repeat_of", "merged_into")
+def for_listing(qs: QuerySet[Complaint]) -> QuerySet[Complaint]:
+    """The related codes as columns of one query, not whole related rows (two of them complaints
+    themselves): the list of 50 stays one small query."""
+    return qs.annotate(
+        office_code=F("office__code"),
+        category_code=F("category__code"),
+        handler_username=F("handler__username"),
+        unit_code=F("unit__code"),
+        repeat_of_number=F("repeat_of__number"),
+        merged_into_number=F("merged_into__number"),
+    ).defer(
+        "search_text", "lesson_cause", "lesson_learned", "lesson_prevention", "end_note", "on_spot_answer"
+    )
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -391,6 +411,13 @@ class ChoicesSerializer(serializers.Serializer):
 # webhooks
 
 
+class OfficeCodes(serializers.ListField):
+    """Office codes in, office codes out (from the many-to-many)."""
+
+    def to_representation(self, data):
+        return sorted(o.code for o in data.all())
+
+
 class WebhookSubscriptionSerializer(serializers.ModelSerializer):
     events = serializers.ListField(
         child=serializers.ChoiceField([(e, e) for e in WEBHOOK_EVENTS]),
@@ -398,7 +425,7 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         max_length=len(WEBHOOK_EVENTS),
         help_text="event types to deliver",
     )
-    offices = serializers.ListField(
+    offices = OfficeCodes(
         child=serializers.CharField(max_length=100),
         required=False,
         max_length=200,
@@ -427,11 +454,6 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
 
     def validate_events(self, value: list[str]) -> list[str]:
         return [e for e in WEBHOOK_EVENTS if e in set(value)]
-
-    def to_representation(self, instance: WebhookSubscription):
-        data = super().to_representation(instance)
-        data["offices"] = sorted(o.code for o in instance.offices.all())
-        return data
 
 
 class WebhookCreatedSerializer(WebhookSubscriptionSerializer):

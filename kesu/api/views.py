@@ -133,7 +133,7 @@ class ComplaintViewSet(ApiMixin, viewsets.GenericViewSet):
     queryset = Complaint.objects.none()  # for the schema; get_queryset scopes every request
 
     def get_queryset(self):
-        return complaints_for(self.request).select_related(*s.COMPLAINT_RELATED)
+        return s.for_listing(complaints_for(self.request))
 
     def _complaint(self, number: str) -> Complaint:
         return complaint_for(self.request, number, self.get_queryset())

@@ -21,7 +21,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         while True:
-            close_old_connections()
             result = deliver_webhooks()
             self.stdout.write(
                 f"webhooks: {result.sent} sent, {result.failed_attempts} failed attempts, {result.gave_up} given up"
@@ -29,3 +28,4 @@ class Command(BaseCommand):
             if not options["loop"]:
                 return
             time.sleep(options["loop"])
+            close_old_connections()
