@@ -28,7 +28,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
+    Aggregate,
     BooleanField,
     Case,
     Count,
@@ -150,7 +152,7 @@ class HoursBetween(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="(EXTRACT(EPOCH FROM (%(expressions)s)) / 3600.0)",
+            template="(CAST(EXTRACT(EPOCH FROM (%(expressions)s)) AS double precision) / 3600.0)",
             arg_joiner=" - ",
             **extra,
         )
@@ -300,7 +302,24 @@ def _callback_rows(base: QuerySet[Complaint], period: Period) -> dict[tuple[bool
     }
 
 
-def _resolution_hours(base: QuerySet[Complaint], period: Period) -> dict[bool, list[float]]:
+class PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate: linear interpolation between the closest ranks."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+HoursStats = tuple[int, float | None, float | None]  # count, median, 90th percentile
+
+
+def _resolution_hours(base: QuerySet[Complaint], period: Period) -> dict[bool, HoursStats]:
+    """Hours from receipt to (last) resolution of valid complaints: count, median and 90th percentile,
+    for the period (True) and the one before (False). PostgreSQL computes the percentiles itself;
+    SQLite (the small embedded mode) hands back the hours."""
     prev = period.previous()
     qs = (
         base.filter(
@@ -319,11 +338,19 @@ def _resolution_hours(base: QuerySet[Complaint], period: Period) -> dict[bool, l
             hours=HoursBetween("resolved_at", "received_at"),
         )
         .order_by()
-        .values_list("cur", "hours")
     )
-    out: dict[bool, list[float]] = {True: [], False: []}
-    for cur, hours in qs:
-        out[bool(cur)].append(max(0.0, float(hours)))
+    out: dict[bool, HoursStats] = {True: (0, None, None), False: (0, None, None)}
+    if connection.vendor == "postgresql":
+        for r in qs.values("cur").annotate(
+            n=Count("id"), p50=PercentileCont("hours", 0.5), p90=PercentileCont("hours", 0.9)
+        ):
+            out[bool(r["cur"])] = (r["n"], max(0.0, r["p50"]), max(0.0, r["p90"]))
+        return out
+    values: dict[bool, list[float]] = {True: [], False: []}
+    for cur, hours in qs.values_list("cur", "hours"):
+        values[bool(cur)].append(max(0.0, float(hours)))
+    for cur, xs in values.items():
+        out[cur] = (len(xs), percentile(xs, 0.5), percentile(xs, 0.9))
     return out
 
 
@@ -454,7 +481,7 @@ def _rate_kpi(code, name, n, d, target, cmp, note, decimals=1) -> dict:
 def _kpis(
     rows: list[_Row],
     callbacks: dict[int, _Callbacks],
-    hours: list[float],
+    hours: HoursStats,
     households: int,
     managers: _Managers,
 ) -> dict[str, dict]:
@@ -466,7 +493,7 @@ def _kpis(
         cb.on_time += c.on_time
         cb.satisfied += c.satisfied
     total = _sum(rows)
-    median, p90 = percentile(hours, 0.5), percentile(hours, 0.9)
+    hours_n, median, p90 = hours
     k = [
         _rate_kpi(
             "forwarded_in_time",
@@ -545,7 +572,7 @@ def _kpis(
             "resolve_hours_median",
             "有效投诉处理用时中位数",
             None,
-            len(hours),
+            hours_n,
             _hours(median),
             "h",
             "—",
@@ -556,7 +583,7 @@ def _kpis(
             "resolve_hours_p90",
             "有效投诉处理用时90分位",
             None,
-            len(hours),
+            hours_n,
             _hours(p90),
             "h",
             "—",
@@ -776,7 +803,7 @@ def compute(
     kpis_by_office = []
     for o in offices:
         orows = [r for r in cur if r.office_id == o.pk]
-        k = _kpis(orows, cb_for(True, o.pk), [], o.households, _Managers())
+        k = _kpis(orows, cb_for(True, o.pk), (0, None, None), o.households, _Managers())
         kpis_by_office.append(
             {
                 "office": _office_json(o),
