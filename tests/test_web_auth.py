@@ -99,11 +99,11 @@ def test_every_page_needs_sign_in(db, name):
 def test_an_expired_session_on_an_htmx_request_redirects_the_whole_page(db):
     r = Client().post(
         url("act", "Y01-202601-0001", "note"),
-        HTTP_HX_CURRENT_URL="http://testserver/c/Y01-202601-0001/",
+        HTTP_HX_CURRENT_URL="http://testserver/complaints/Y01-202601-0001/",
         **HTMX,
     )
     assert r.status_code == 200
-    assert r["HX-Redirect"] == "/login/?next=%2Fc%2FY01-202601-0001%2F"
+    assert r["HX-Redirect"] == "/login/?next=%2Fcomplaints%2FY01-202601-0001%2F"
 
 
 def test_residents_cannot_use_the_staff_workspace(org):

@@ -164,7 +164,7 @@ def test_night_complaint_from_intake_to_closing(browser, live_server, org):
     for other in ("guard", "handler2"):
         desk = Desk(browser, base, other)
         expect(desk.page.locator(".queue")).not_to_contain_text(c.number)
-        response = desk.go(f"/c/{c.number}/")
+        response = desk.go(f"/complaints/{c.number}/")
         assert response.status == 404
         desk.close()
 
@@ -190,7 +190,7 @@ def test_night_complaint_from_intake_to_closing(browser, live_server, org):
     # --- 5. the CS manager calls back: not satisfied; reopened with a deadline ----------------
     mgr = Desk(browser, base, "cs_manager")
     mpage = mgr.page
-    mgr.go(f"/c/{c.number}/")
+    mgr.go(f"/complaints/{c.number}/")
     box = mgr.open_action("call_back")
     box.get_by_text("电话回访").click()
     box.get_by_text("不满意", exact=True).click()
@@ -240,19 +240,19 @@ def test_night_complaint_from_intake_to_closing(browser, live_server, org):
     mgr.shot("07-closed-with-lesson")
 
     # the paper forms
-    mgr.go(f"/c/{c.number}/print/handling/")
+    mgr.go(f"/complaints/{c.number}/print/handling/")
     expect(mpage.locator("h1")).to_contain_text("投诉处理记录表")
     mgr.shot("08-print-handling-record")
-    mgr.go(f"/c/{c.number}/print/callback/")
+    mgr.go(f"/complaints/{c.number}/print/callback/")
     mgr.shot("09-print-callback-record")
-    mgr.go(f"/c/{c.number}/print/record/")
+    mgr.go(f"/complaints/{c.number}/print/record/")
     mgr.shot("10-print-complaint-record")
     mgr.close()
 
     # --- 8. a phone screen: 360 px, nothing wider than the screen ---------------------------------
     phone = Desk(browser, base, "supervisor", width=360, height=740)
     for path, name in (
-        (f"/c/{c.number}/", "11-phone-complaint"),
+        (f"/complaints/{c.number}/", "11-phone-complaint"),
         ("/new/", "12-phone-intake"),
         ("/complaints/", "13-phone-list"),
         ("/", "14-phone-home"),

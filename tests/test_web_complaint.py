@@ -589,3 +589,10 @@ def test_print_views_look_like_the_paper_forms(org, make_complaint):
     assert "回访记录" in callback and "☑满意" in callback and "☑电话回访" in callback
     assert org.a.resident.phone not in callback  # masked on paper too
     assert client.get(url("print", c.number, "other")).status_code == 404
+
+
+def test_complaint_page_lives_where_notifications_link_to(org, make_complaint):
+    """kesu.notify links staff to /complaints/<number>/."""
+    c = make_complaint()
+    assert url("complaint", c.number) == f"/complaints/{c.number}/"
+    assert client_for(org.supervisor).get(f"/complaints/{c.number}/").status_code == 200

@@ -315,3 +315,20 @@ def test_resident_of_another_office_is_not_accepted(org):
     r = client_for(org.reception).post(url("intake"), form_data(org, resident=other.pk, unit=""), **HTMX)
     assert r.status_code == 422
     assert "所选住户不属于该管理处" in r.content.decode()
+
+
+def test_the_complainant_may_ask_to_stay_anonymous_to_the_staff_involved(org, make_complaint):
+    from kesu.complaints import services as s
+    from kesu.org.choices import DepartmentType
+
+    r = client_for(org.reception).post(
+        url("intake"), form_data(org, anonymous_to_staff="on", preferred_contact="evening")
+    )
+    assert r.status_code == 302
+    c = Complaint.objects.get()
+    assert c.anonymous_to_staff and c.preferred_contact == "evening"
+    c = s.dispatch(c, org.supervisor, department=org.a.dept[DepartmentType.ENGINEERING])
+    html = client_for(org.handler).get(url("complaint", c.number)).content.decode()
+    assert "投诉人信息已保密" in html and "王建国" not in html
+    html = client_for(org.supervisor).get(url("complaint", c.number)).content.decode()
+    assert "王建国" in html and "晚上" in html and "对涉及的工作人员保密身份" in html

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from kesu.complaints import services
 from kesu.complaints.choices import SATISFIED_VALUES, Satisfaction, Status, Tier
@@ -166,20 +166,33 @@ def _attach(form, c, user, files) -> str:
 ACTIONS: dict[str, ActionSpec] = {
     spec.code: spec
     for spec in [
-        ActionSpec("assess", _lazy("判定"), f.AssessForm, _assess, _lazy("保存判定")),
-        ActionSpec("dispatch", _lazy("派单"), f.DispatchForm, _dispatch, _lazy("派单")),
-        ActionSpec("accept", _lazy("接单"), f.AcceptForm, _accept, _lazy("接单")),
-        ActionSpec("resolve", _lazy("填写处理结果"), f.ResolveForm, _resolve, _lazy("处理完毕")),
-        ActionSpec("call_back", _lazy("回访"), f.CallBackForm, _call_back, _lazy("保存回访")),
-        ActionSpec("reopen", _lazy("整改"), f.ReopenForm, _reopen, _lazy("转入整改")),
-        ActionSpec("close", _lazy("结案"), f.CloseForm, _close, _lazy("结案归档")),
-        ActionSpec("note", _lazy("记录进展 / 告知投诉人"), f.NoteForm, _note, _lazy("保存记录")),
-        ActionSpec("escalate", _lazy("升级上报"), f.EscalateForm, _escalate, _lazy("升级")),
-        ActionSpec("attach", _lazy("添加附件"), f.AttachForm, _attach, _lazy("上传")),
-        ActionSpec("link", _lazy("关联重复投诉"), f.LinkForm, _link, _lazy("关联")),
-        ActionSpec("merge", _lazy("合并"), f.MergeForm, _merge, _lazy("合并"), danger=True),
-        ActionSpec("decline", _lazy("不予受理"), f.DeclineForm, _decline, _lazy("不予受理"), danger=True),
-        ActionSpec("withdraw", _lazy("撤回"), f.WithdrawForm, _withdraw, _lazy("撤回投诉"), danger=True),
+        ActionSpec("assess", gettext_lazy("判定"), f.AssessForm, _assess, gettext_lazy("保存判定")),
+        ActionSpec("dispatch", gettext_lazy("派单"), f.DispatchForm, _dispatch, gettext_lazy("派单")),
+        ActionSpec("accept", gettext_lazy("接单"), f.AcceptForm, _accept, gettext_lazy("接单")),
+        ActionSpec(
+            "resolve", gettext_lazy("填写处理结果"), f.ResolveForm, _resolve, gettext_lazy("处理完毕")
+        ),
+        ActionSpec("call_back", gettext_lazy("回访"), f.CallBackForm, _call_back, gettext_lazy("保存回访")),
+        ActionSpec("reopen", gettext_lazy("整改"), f.ReopenForm, _reopen, gettext_lazy("转入整改")),
+        ActionSpec("close", gettext_lazy("结案"), f.CloseForm, _close, gettext_lazy("结案归档")),
+        ActionSpec(
+            "note", gettext_lazy("记录进展 / 告知投诉人"), f.NoteForm, _note, gettext_lazy("保存记录")
+        ),
+        ActionSpec("escalate", gettext_lazy("升级上报"), f.EscalateForm, _escalate, gettext_lazy("升级")),
+        ActionSpec("attach", gettext_lazy("添加附件"), f.AttachForm, _attach, gettext_lazy("上传")),
+        ActionSpec("link", gettext_lazy("关联重复投诉"), f.LinkForm, _link, gettext_lazy("关联")),
+        ActionSpec("merge", gettext_lazy("合并"), f.MergeForm, _merge, gettext_lazy("合并"), danger=True),
+        ActionSpec(
+            "decline",
+            gettext_lazy("不予受理"),
+            f.DeclineForm,
+            _decline,
+            gettext_lazy("不予受理"),
+            danger=True,
+        ),
+        ActionSpec(
+            "withdraw", gettext_lazy("撤回"), f.WithdrawForm, _withdraw, gettext_lazy("撤回投诉"), danger=True
+        ),
     ]
 }
 

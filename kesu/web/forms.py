@@ -22,6 +22,7 @@ from kesu.complaints.choices import (
     DeclineReason,
     Nature,
     NatureSubtype,
+    PreferredContact,
     Satisfaction,
     Severity,
     Tier,
@@ -403,6 +404,14 @@ class IntakeForm(KesuForm):
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
     address = forms.CharField(label=_("地址（非住户时）"), required=False, max_length=200)
+    preferred_contact = forms.ChoiceField(
+        label=_("方便联系的时间"), choices=blank(PreferredContact.choices, _("— 未说明 —")), required=False
+    )
+    anonymous_to_staff = forms.BooleanField(
+        label=_("投诉人要求对涉及的工作人员保密身份"),
+        required=False,
+        help_text=_("勾选后，责任部门的人员都看不到投诉人信息。"),
+    )
     content = forms.CharField(
         label=_("投诉内容"),
         widget=text_area(5),

@@ -21,10 +21,10 @@ urlpatterns = [
     path("complaints/saved/", lists.save_filter, name="save_filter"),
     path("complaints/saved/<int:pk>/delete/", lists.delete_filter, name="delete_filter"),
     # one complaint
-    path("c/<str:key>/", complaint.detail, name="complaint"),
-    path("c/<str:key>/do/<str:action>/", complaint.act, name="act"),
-    path("c/<str:key>/reload/<str:action>/", complaint.reload_with, name="reload_with"),
-    path("c/<str:key>/reveal/", complaint.reveal, name="reveal"),
-    path("c/<str:key>/files/<int:pk>/", complaint.attachment, name="attachment"),
-    path("c/<str:key>/print/<str:form>/", printing.print_form, name="print"),
+    path("complaints/<str:key>/", complaint.detail, name="complaint"),
+    path("complaints/<str:key>/do/<str:action>/", complaint.act, name="act"),
+    path("complaints/<str:key>/reload/<str:action>/", complaint.reload_with, name="reload_with"),
+    path("complaints/<str:key>/reveal/", complaint.reveal, name="reveal"),
+    path("complaints/<str:key>/files/<int:pk>/", complaint.attachment, name="attachment"),
+    path("complaints/<str:key>/print/<str:form>/", printing.print_form, name="print"),
 ]

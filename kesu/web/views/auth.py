@@ -13,21 +13,21 @@ from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ..access import staff_view
 
 
 class LoginForm(AuthenticationForm):
     error_messages = {
-        "invalid_login": _lazy("用户名或密码不正确。注意：多次输错将暂时锁定账号。"),
-        "inactive": _lazy("该账号已停用，请联系管理员。"),
+        "invalid_login": gettext_lazy("用户名或密码不正确。注意：多次输错将暂时锁定账号。"),
+        "inactive": gettext_lazy("该账号已停用，请联系管理员。"),
     }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["username"].label = _lazy("用户名")
-        self.fields["password"].label = _lazy("密码")
+        self.fields["username"].label = gettext_lazy("用户名")
+        self.fields["password"].label = gettext_lazy("密码")
         self.fields["username"].widget.attrs.update(autocomplete="username", autocapitalize="none")
         self.fields["password"].widget.attrs.update(autocomplete="current-password")
 

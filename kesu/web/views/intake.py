@@ -120,6 +120,8 @@ def intake(request: HttpRequest) -> HttpResponse:
                         unit=unit,
                         resident=resident,
                         address=d["address"],
+                        preferred_contact=d["preferred_contact"],
+                        anonymous_to_staff=d["anonymous_to_staff"],
                         received_at=d["received_at"] or None,
                         complained_party=d["complained_party"],
                         complained_department=d["complained_department"],

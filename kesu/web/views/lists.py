@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from kesu.complaints.choices import Deadline
@@ -31,16 +31,16 @@ from ..models import SavedFilter
 PAGE_SIZE = 50
 LIST_RELATED = ("office", "category", "department", "handler", "unit__building")
 SORTS = {
-    "-received_at": (_lazy("受理时间（新→旧）"), ["-received_at", "-id"]),
-    "received_at": (_lazy("受理时间（旧→新）"), ["received_at", "id"]),
-    "resolve_due_at": (_lazy("处理时限（近→远）"), ["resolve_due_at", "id"]),
-    "number": (_lazy("编号"), ["number"]),
-    "status": (_lazy("状态"), ["status", "-received_at"]),
-    "office": (_lazy("管理处"), ["office__code", "-received_at"]),
+    "-received_at": (gettext_lazy("受理时间（新→旧）"), ["-received_at", "-id"]),
+    "received_at": (gettext_lazy("受理时间（旧→新）"), ["received_at", "id"]),
+    "resolve_due_at": (gettext_lazy("处理时限（近→远）"), ["resolve_due_at", "id"]),
+    "number": (gettext_lazy("编号"), ["number"]),
+    "status": (gettext_lazy("状态"), ["status", "-received_at"]),
+    "office": (gettext_lazy("管理处"), ["office__code", "-received_at"]),
 }
 DUE_FILTERS = {
-    "soon": _lazy("1小时内到期"),
-    "callback": _lazy("待回访"),
+    "soon": gettext_lazy("1小时内到期"),
+    "callback": gettext_lazy("待回访"),
 }
 # Parameters that are not filters (kept out of saved filters and of "filters in use").
 NOT_FILTERS = {"page", "sort"}
@@ -123,28 +123,28 @@ def _widgets(form) -> None:
 
 
 EXPORT_COLUMNS = [
-    (_lazy("编号"), lambda c, see, L: c.number),
-    (_lazy("管理处"), lambda c, see, L: c.office.name),
-    (_lazy("受理时间"), lambda c, see, L: _local(c.received_at)),
-    (_lazy("渠道"), lambda c, see, L: L["channel"].get(c.channel, c.channel)),
-    (_lazy("投诉人"), lambda c, see, L: c.complainant_name if see else L["secret"]),
-    (_lazy("联系电话"), lambda c, see, L: mask_phone(c.complainant_phone) if see else ""),
-    (_lazy("栋/房号"), lambda c, see, L: (c.unit.label if c.unit_id else c.address) if see else ""),
-    (_lazy("投诉内容"), lambda c, see, L: c.content),
-    (_lazy("被投诉部门/人员"), lambda c, see, L: c.complained_party),
-    (_lazy("性质"), lambda c, see, L: L["nature"].get(c.nature, "")),
-    (_lazy("重大投诉"), lambda c, see, L: L["yes"] if c.is_major else ""),
-    (_lazy("严重程度"), lambda c, see, L: L["severity"].get(c.severity, "")),
-    (_lazy("分类"), lambda c, see, L: c.category.name if c.category_id else ""),
-    (_lazy("状态"), lambda c, see, L: L["status"].get(c.status, c.status)),
-    (_lazy("责任部门"), lambda c, see, L: c.department.name if c.department_id else ""),
-    (_lazy("处理人"), lambda c, see, L: str(c.handler) if c.handler_id else ""),
-    (_lazy("处理时限"), lambda c, see, L: _local(c.resolve_due_at)),
-    (_lazy("处理完成时间"), lambda c, see, L: _local(c.resolved_at)),
-    (_lazy("处理结果"), lambda c, see, L: c.resolution),
-    (_lazy("回访时间"), lambda c, see, L: _local(c.called_back_at)),
-    (_lazy("满意度"), lambda c, see, L: L["satisfaction"].get(c.satisfaction, "")),
-    (_lazy("结案时间"), lambda c, see, L: _local(c.closed_at)),
+    (gettext_lazy("编号"), lambda c, see, L: c.number),
+    (gettext_lazy("管理处"), lambda c, see, L: c.office.name),
+    (gettext_lazy("受理时间"), lambda c, see, L: _local(c.received_at)),
+    (gettext_lazy("渠道"), lambda c, see, L: L["channel"].get(c.channel, c.channel)),
+    (gettext_lazy("投诉人"), lambda c, see, L: c.complainant_name if see else L["secret"]),
+    (gettext_lazy("联系电话"), lambda c, see, L: mask_phone(c.complainant_phone) if see else ""),
+    (gettext_lazy("栋/房号"), lambda c, see, L: (c.unit.label if c.unit_id else c.address) if see else ""),
+    (gettext_lazy("投诉内容"), lambda c, see, L: c.content),
+    (gettext_lazy("被投诉部门/人员"), lambda c, see, L: c.complained_party),
+    (gettext_lazy("性质"), lambda c, see, L: L["nature"].get(c.nature, "")),
+    (gettext_lazy("重大投诉"), lambda c, see, L: L["yes"] if c.is_major else ""),
+    (gettext_lazy("严重程度"), lambda c, see, L: L["severity"].get(c.severity, "")),
+    (gettext_lazy("分类"), lambda c, see, L: c.category.name if c.category_id else ""),
+    (gettext_lazy("状态"), lambda c, see, L: L["status"].get(c.status, c.status)),
+    (gettext_lazy("责任部门"), lambda c, see, L: c.department.name if c.department_id else ""),
+    (gettext_lazy("处理人"), lambda c, see, L: str(c.handler) if c.handler_id else ""),
+    (gettext_lazy("处理时限"), lambda c, see, L: _local(c.resolve_due_at)),
+    (gettext_lazy("处理完成时间"), lambda c, see, L: _local(c.resolved_at)),
+    (gettext_lazy("处理结果"), lambda c, see, L: c.resolution),
+    (gettext_lazy("回访时间"), lambda c, see, L: _local(c.called_back_at)),
+    (gettext_lazy("满意度"), lambda c, see, L: L["satisfaction"].get(c.satisfaction, "")),
+    (gettext_lazy("结案时间"), lambda c, see, L: _local(c.closed_at)),
 ]
 
 
