@@ -109,20 +109,35 @@ _CACHE_KEY = "kesu:notify-templates"
 
 
 def _templates() -> dict[tuple[str, str], tuple[str, str]]:
-    rows = cache.get(_CACHE_KEY)
+    # The cache may be Redis (scaled mode): an outage there must not stop a complaint being
+    # registered, so any cache error just means reading the (small) table.
+    try:
+        rows = cache.get(_CACHE_KEY)
+    except Exception:
+        rows, cached = None, False
+    else:
+        cached = True
     if rows is None:
         rows = {
             (t.kind, t.channel): (t.subject, t.body)
             for t in MessageTemplate.objects.filter(is_active=True).only("kind", "channel", "subject", "body")
         }
-        cache.set(_CACHE_KEY, rows, 60)
+        if cached:
+            _quietly(cache.set, _CACHE_KEY, rows, 60)
     return rows
+
+
+def _quietly(call, *args) -> None:
+    try:
+        call(*args)
+    except Exception:
+        log.warning("cache unavailable for notification templates", exc_info=True)
 
 
 @receiver([post_save, post_delete], sender=MessageTemplate)
 def _forget_templates(**kwargs) -> None:
-    cache.delete(_CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(_CACHE_KEY))
+    _quietly(cache.delete, _CACHE_KEY)
+    transaction.on_commit(lambda: _quietly(cache.delete, _CACHE_KEY))
 
 
 def render(kind: str, channel: str, context: dict[str, object]) -> tuple[str, str]:
