@@ -91,6 +91,11 @@ def test_unknown_paths_under_api_are_problem_404s(org):
     assert_problem(api.get("/api/v1/complaints/a/b/c/"), 404, "not_found")
 
 
+def test_a_missing_trailing_slash_is_a_404_that_says_so(org):
+    problem = assert_problem(api_for(org.reception, lang="en").get("/api/v1/complaints"), 404, "not_found")
+    assert problem["detail"] == "The address must end with “/”: /api/v1/complaints/"
+
+
 def test_method_not_allowed_is_405_problem(org):
     response = api_for(org.reception).client.put(
         "/api/v1/complaints/", "{}", content_type="application/json", headers=api_for(org.reception).headers

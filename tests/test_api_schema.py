@@ -90,7 +90,17 @@ def test_the_schema_documents_the_contract():
         "other",
     ]
     params = {p["name"] for p in schema["paths"]["/api/v1/complaints/"]["get"]["parameters"]}
-    assert {"office", "status", "nature", "severity", "category", "department", "overdue", "q", "cursor"} <= params
+    assert {
+        "office",
+        "status",
+        "nature",
+        "severity",
+        "category",
+        "department",
+        "overdue",
+        "q",
+        "cursor",
+    } <= params
     assert {"received_after", "received_before"} <= params
     assert schema["components"]["securitySchemes"]["bearerAuth"] == {
         "type": "http",
@@ -128,8 +138,11 @@ def test_the_docs_page_renders_from_vendored_assets_with_no_cdn():
     assert assets, html[:500]
     for asset in assets:
         assert finders.find(asset), asset
-    # The page's own script loads the schema from this server.
-    assert "/api/schema/" in html
+    # The start-up script is a file of this server (no inline script), and loads the schema from here.
+    assert "<script>" not in html and '<script src="/api/docs/?script="></script>' in html
+    script = Client().get("/api/docs/", {"script": ""})
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode()
 
 
 # --- schemathesis against the live schema ---------------------------------------------------

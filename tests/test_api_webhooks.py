@@ -24,10 +24,22 @@ from kesu.complaints.sweep import sweep
 from kesu.notify.models import Outbox
 from kesu.org.choices import DepartmentType
 
-ALL = ["registered", "assessed", "dispatched", "overdue", "escalated", "resolved", "called_back", "reopened", "closed"]
+ALL = [
+    "registered",
+    "assessed",
+    "dispatched",
+    "overdue",
+    "escalated",
+    "resolved",
+    "called_back",
+    "reopened",
+    "closed",
+]
 
 
-def _subscribe(owner, url: str, events=ALL, offices=(), secret: str = "s3cret-s3cret-s3cret") -> WebhookSubscription:
+def _subscribe(
+    owner, url: str, events=ALL, offices=(), secret: str = "s3cret-s3cret-s3cret"
+) -> WebhookSubscription:
     sub = WebhookSubscription.objects.create(owner=owner, url=url, events=list(events), secret=secret)
     sub.offices.set(offices)
     return sub
@@ -56,7 +68,9 @@ def _register(org, **kwargs):
 @pytest.mark.django_db
 def test_a_manager_subscribes_and_sees_the_secret_once(org):
     api = api_for(org.director)
-    response = api.post("/webhooks/", {"url": "https://erp.example.com/hooks", "events": ["resolved", "registered"]})
+    response = api.post(
+        "/webhooks/", {"url": "https://erp.example.com/hooks", "events": ["resolved", "registered"]}
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["secret"].startswith("whsec_") and body["events"] == ["registered", "resolved"]
@@ -69,9 +83,13 @@ def test_a_manager_subscribes_and_sees_the_secret_once(org):
 @pytest.mark.django_db
 def test_subscriptions_are_changed_and_deleted(org):
     api = api_for(org.director)
-    sid = api.post("/webhooks/", {"url": "https://erp.example.com/h", "events": ["closed"], "offices": ["Y01"]}).json()["id"]
+    sid = api.post(
+        "/webhooks/", {"url": "https://erp.example.com/h", "events": ["closed"], "offices": ["Y01"]}
+    ).json()["id"]
     body = api.patch(f"/webhooks/{sid}/", {"is_active": False, "events": ["closed", "overdue"]}).json()
-    assert body["is_active"] is False and body["events"] == ["overdue", "closed"] and body["offices"] == ["Y01"]
+    assert (
+        body["is_active"] is False and body["events"] == ["overdue", "closed"] and body["offices"] == ["Y01"]
+    )
     assert api.delete(f"/webhooks/{sid}/").status_code == 204
     assert not WebhookSubscription.objects.exists()
 
@@ -81,11 +99,21 @@ def test_subscriptions_are_checked_and_scoped(org):
     api = api_for(org.director)
     problem = assert_problem(api.post("/webhooks/", {"url": "ftp://x.example.com", "events": ["nope"]}), 400)
     assert {"url", "events.0"} <= set(problem["errors"])
-    problem = assert_problem(api.post("/webhooks/", {"url": "https://a.example.com", "events": ["closed"], "offices": ["Y02"]}), 400)
+    problem = assert_problem(
+        api.post("/webhooks/", {"url": "https://a.example.com", "events": ["closed"], "offices": ["Y02"]}),
+        400,
+    )
     assert "offices" in problem["errors"]
     # Department staff may not send complaint data out; a read key may not subscribe.
-    assert_problem(api_for(org.handler).post("/webhooks/", {"url": "https://a.example.com", "events": ["closed"]}), 403)
-    assert_problem(api_for(org.director, scope="read").post("/webhooks/", {"url": "https://a.example.com", "events": ["closed"]}), 403)
+    assert_problem(
+        api_for(org.handler).post("/webhooks/", {"url": "https://a.example.com", "events": ["closed"]}), 403
+    )
+    assert_problem(
+        api_for(org.director, scope="read").post(
+            "/webhooks/", {"url": "https://a.example.com", "events": ["closed"]}
+        ),
+        403,
+    )
     # Someone else's subscription is not found.
     other = _subscribe(org.director2, "https://b.example.com")
     assert_problem(api.get(f"/webhooks/{other.pk}/"), 404)
@@ -93,7 +121,11 @@ def test_subscriptions_are_checked_and_scoped(org):
 
 @pytest.mark.django_db
 def test_a_key_limited_to_an_office_subscribes_to_that_office_only(org):
-    body = api_for(org.quality, offices=["Y02"]).post("/webhooks/", {"url": "https://a.example.com", "events": ["closed"]}).json()
+    body = (
+        api_for(org.quality, offices=["Y02"])
+        .post("/webhooks/", {"url": "https://a.example.com", "events": ["closed"]})
+        .json()
+    )
     assert body["offices"] == ["Y02"]
 
 
@@ -107,7 +139,13 @@ def test_the_admin_lists_and_adds_subscriptions(org):
     assert client.get("/admin/api/webhooksubscription/add/").status_code == 200
     response = client.post(
         "/admin/api/webhooksubscription/add/",
-        {"name": "ERP", "url": "https://erp.example.com/h", "events": ["closed"], "owner": org.director.pk, "is_active": "on"},
+        {
+            "name": "ERP",
+            "url": "https://erp.example.com/h",
+            "events": ["closed"],
+            "owner": org.director.pk,
+            "is_active": "on",
+        },
     )
     assert response.status_code == 302, response.content[:2000]
     sub = WebhookSubscription.objects.get()
@@ -172,7 +210,7 @@ def test_delivery_is_signed_with_the_subscription_secret(org):
         c = _register(org)
         result = deliver_webhooks()
         assert result.sent == 1
-        (headers, body), = receiver.received
+        ((headers, body),) = receiver.received
         expected = "sha256=" + hmac.new(b"whsec_test-secret-123456", body, hashlib.sha256).hexdigest()
         assert headers["x-kesu-signature"] == expected
         assert verify("whsec_test-secret-123456", body, headers["x-kesu-signature"])
@@ -219,7 +257,9 @@ def test_a_receiver_down_for_an_hour_gets_everything_in_order_once(org):
         c = services.assess(c, org.supervisor, nature="valid", severity="general", category="facilities")
         c = services.dispatch(c, org.supervisor, department=eng, handler=org.handler)
     services.resolve(c, org.handler, resolution="已修复")
-    expected = {c.number: [r.payload["delivery"] for r in _webhook_rows().filter(complaint=c)] for c in (a, b)}
+    expected = {
+        c.number: [r.payload["delivery"] for r in _webhook_rows().filter(complaint=c)] for c in (a, b)
+    }
     assert [len(v) for v in expected.values()] == [3, 4]
 
     # An hour of sweeper passes every 30 s, all failing: one attempt per pass, never more.
@@ -266,7 +306,9 @@ def test_the_deliveries_endpoint_shows_state(org):
         c = _register(org)
         deliver_webhooks()
     rows = api_for(org.director).get(f"/webhooks/{sub.pk}/deliveries/").json()
-    assert [(r["event"], r["complaint"], r["state"], r["attempts"]) for r in rows] == [("registered", c.number, "sent", 1)]
+    assert [(r["event"], r["complaint"], r["state"], r["attempts"]) for r in rows] == [
+        ("registered", c.number, "sent", 1)
+    ]
 
 
 @pytest.mark.django_db

@@ -144,9 +144,21 @@ def not_found_view(request, *args, **kwargs):
     """Unknown paths under /api/ answer in problem+json too, not with the HTML 404 page."""
     from rest_framework.renderers import JSONRenderer
 
-    response = problem(404, "not_found", _("找不到该资源，或您无权查看。"))
+    detail = _("找不到该资源，或您无权查看。")
+    if not request.path.endswith("/") and _resolves(request.path + "/"):
+        detail = _("地址须以“/”结尾：%(path)s") % {"path": request.path + "/"}
+    response = problem(404, "not_found", detail)
     response.accepted_renderer = JSONRenderer()
     response.accepted_media_type = PROBLEM_CONTENT_TYPE
     response.renderer_context = {}
     response.render()
     return response
+
+
+def _resolves(path: str) -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        return resolve(path).func is not not_found_view
+    except Resolver404:
+        return False

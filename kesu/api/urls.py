@@ -1,8 +1,9 @@
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from . import views
+from .docs import DocsView
 from .problems import not_found_view
 
 app_name = "api"
@@ -20,7 +21,7 @@ urlpatterns = [
     path("v1/", include(router.urls)),
     path("v1/choices/", views.ChoicesView.as_view(), name="choices"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
     # Anything else under /api/ is a problem+json 404, never the HTML page.
     re_path(r"^.*$", not_found_view),
 ]
