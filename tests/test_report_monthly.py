@@ -164,8 +164,8 @@ def test_company_february_kpis(org, data):
     assert fig("forwarded_in_time") == (4, 9, 44.4)  # A3 A5 A9 B1 of A1 A3 A5 A7 A8 A9 B1 B2 B3
     assert fig("resolved_in_time") == (3, 6, 50.0)  # A3 A9 B1 of the six valid
     assert fig("callback_rate") == (4, 6, 66.7)  # A3 A5 A7 B1 of A3 A5 A6 A7 A9 B1
-    assert fig("callback_in_time") == (4, 6, 66.7)  # 5 callbacks (A5's late) + A9 overdue
-    assert fig("satisfaction") == (4, 5, 80.0)  # A7's first callback was 不满意
+    assert fig("callback_in_time") == (3, 5, 60.0)  # A3 A7 B1 of A3 A5 (late) A7 B1 + A9 overdue
+    assert fig("satisfaction") == (3, 4, 75.0)  # A7 was 不满意 at its first callback, then rectified
     assert fig("repeat_rate") == (1, 11, 9.1)  # B2
     assert fig("reopen_rate") == (1, 6, 16.7)  # A7
     assert fig("valid_per_households") == (6, 2500, 0.24)
@@ -192,7 +192,7 @@ def test_company_february_compares_with_january(org, data):
     k = r["kpis"]
     assert (k["forwarded_in_time"]["previous"], k["forwarded_in_time"]["change"]) == (50.0, -5.6)
     assert (k["callback_rate"]["previous"], k["callback_rate"]["change"]) == (100.0, -33.3)
-    assert (k["satisfaction"]["previous"], k["satisfaction"]["change"]) == (100.0, -20.0)
+    assert (k["satisfaction"]["previous"], k["satisfaction"]["change"]) == (100.0, -25.0)
     assert (k["resolve_hours_median"]["previous"], k["resolve_hours_median"]["change"]) == (2.0, 18.0)
     assert (k["manager_callback_quota"]["previous"], k["manager_callback_quota"]["change"]) == (33.3, 33.4)
 
@@ -221,7 +221,7 @@ def test_director_gets_their_office_only(org, data):
     ]
     k = r["kpis"]
     assert (k["forwarded_in_time"]["numerator"], k["forwarded_in_time"]["denominator"]) == (3, 6)
-    assert k["callback_rate"]["value"] == 60.0 and k["satisfaction"]["value"] == 75.0
+    assert k["callback_rate"]["value"] == 60.0 and k["satisfaction"]["value"] == 66.7
     assert (k["resolve_hours_median"]["value"], k["resolve_hours_p90"]["value"]) == (34.0, 83.6)
     assert (k["manager_callback_quota"]["numerator"], k["manager_callback_quota"]["denominator"]) == (1, 2)
     assert k["valid_per_households"]["value"] == 0.4
@@ -309,13 +309,13 @@ def test_summary_speaks_from_the_figures(org, data):
     assert "设施设备维护类 3 宗，占有效投诉的 50.0%（上月 1 宗）" in text
     assert "有效投诉明显增加的类别：设施设备维护（1 → 3 宗）。" in text
     assert "有效投诉明显增加的管理处：翠湖花园（1 → 4 宗）。" in text
-    assert "春节假期前后，涉及“装修”的投诉 1 宗" in text
-    assert "适逢学校寒暑假，涉及“小孩”的投诉 1 宗" in text
+    assert "春节假期前后，有效及协助处理类投诉中涉及“装修”的 1 宗" in text
+    assert "适逢学校寒暑假，有效及协助处理类投诉中涉及“小孩”的 1 宗" in text
     assert (
         "翠湖花园有效投诉 4 宗，占有效投诉的 66.7%，主要为设施设备维护 2 宗、安全服务 1 宗、客户服务 1 宗。"
         in text
     )
-    assert "回访满意率为 80.0%（4/5），未达到目标（≥95%）。" in text
+    assert "回访满意率为 75.0%（3/4），未达到目标（≥95%）。" in text
     assert "管理人员回访指标完成率为 66.7%（2/3），未达到目标（100%）。" in text
     assert "未完成的：cs_manager（1/3 次）。" in text  # staff are named; complainants never are
 

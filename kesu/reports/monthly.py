@@ -7,8 +7,8 @@ docs below and kesu/reports/README.md). Everything is read through
 The figures come from a handful of aggregate (GROUP BY) queries over the complaints received in the
 period and in the period before it (one pass for both), not from loading complaints: the counts by
 office × nature × category × company-intake × major, with the KPI numerators and denominators as
-conditional counts; the callbacks of those complaints by office; the resolution hours of valid
-complaints; the managers' callbacks. Python then shapes tables, shares and the summary.
+conditional counts (callbacks too, from the complaint's own columns); the resolution hours of valid
+complaints; the managers' own callbacks. Python then shapes tables, shares and the summary.
 
 What is counted (口径):
 - complaints *received* in the period (local months in settings.TIME_ZONE), whatever their status
@@ -35,6 +35,7 @@ from django.db.models import (
     Case,
     Count,
     F,
+    Field,
     FloatField,
     Func,
     IntegerField,
@@ -167,13 +168,19 @@ class _Cell:
     """Conditional counts for one group (period × office × nature × category × direct × major)."""
 
     n: int = 0
+    direct: int = 0  # received by the company itself (公司直接受理)
+    major: int = 0
     fwd_den: int = 0
     fwd_ok: int = 0
     res_den: int = 0
     res_ok: int = 0
     handled: int = 0
     cb_due: int = 0
+    cb_done: int = 0
+    cb_timed: int = 0
+    cb_on_time: int = 0
     cb_late_pending: int = 0
+    satisfied: int = 0
     reopened: int = 0
     repeat: int = 0
 
@@ -187,18 +194,8 @@ class _Row:
     office_id: int
     nature: str
     category_id: int | None
-    direct: bool
-    major: bool
     merged: bool
     cell: _Cell
-
-
-@dataclass
-class _Callbacks:
-    calls: int = 0
-    complaints: int = 0
-    on_time: int = 0
-    satisfied: int = 0
 
 
 def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetime) -> list[_Row]:
@@ -218,9 +215,11 @@ def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetim
             ),
         )
         .order_by()
-        .values("cur", "office_id", "nature", "category_id", "received_by_company", "is_major", "is_merged")
+        .values("cur", "office_id", "nature", "category_id", "is_merged")
         .annotate(
             n=Count("id"),
+            direct=Count("id", filter=Q(received_by_company=True)),
+            major=Count("id", filter=Q(is_major=True)),
             # 转呈: forwarded at all, or still waiting past the limit.
             fwd_den=Count(
                 "id",
@@ -234,21 +233,25 @@ def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetim
             ),
             res_ok=Count("id", filter=Q(resolved_at__isnull=False, resolved_at__lte=F("resolve_due_at"))),
             handled=Count("id", filter=Q(resolved_at__isnull=False) | Q(reopen_count__gt=0)),
-            # Handled complaints whose callback is done or due: the callback-rate denominator.
+            # Callbacks, from the complaint's own columns: `satisfaction` holds the latest callback's
+            # verdict (cleared when the complaint is resolved again), `called_back_at` its time
+            # (cleared by a reopen). Reading them keeps the report one pass over the complaints.
             cb_due=Count(
                 "id",
                 filter=(Q(resolved_at__isnull=False) | Q(reopen_count__gt=0))
-                & (
-                    Q(called_back_at__isnull=False)
-                    | Q(reopen_count__gt=0)
-                    | Q(status=Status.CLOSED)
-                    | Q(callback_due_at__lt=as_of)
-                ),
+                & (~Q(satisfaction="") | Q(status=Status.CLOSED) | Q(callback_due_at__lt=as_of)),
+            ),
+            cb_done=Count("id", filter=~Q(satisfaction="")),
+            cb_timed=Count("id", filter=Q(called_back_at__isnull=False)),
+            cb_on_time=Count(
+                "id", filter=Q(called_back_at__isnull=False, called_back_at__lte=F("callback_due_at"))
             ),
             cb_late_pending=Count(
                 "id",
                 filter=Q(status=Status.RESOLVED, called_back_at__isnull=True, callback_due_at__lt=as_of),
             ),
+            # Satisfied at the first callback: satisfied now and never sent back for rectification.
+            satisfied=Count("id", filter=Q(satisfaction__in=list(SATISFIED_VALUES), reopen_count=0)),
             reopened=Count("id", filter=Q(reopen_count__gt=0)),
             repeat=Count("id", filter=Q(repeat_of__isnull=False)),
         )
@@ -262,8 +265,6 @@ def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetim
                 office_id=r["office_id"],
                 nature=r["nature"] or UNASSESSED,
                 category_id=r["category_id"],
-                direct=bool(r["received_by_company"]),
-                major=bool(r["is_major"]),
                 merged=bool(r["is_merged"]),
                 cell=cell,
             )
@@ -271,46 +272,17 @@ def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetim
     return rows
 
 
-def _callback_rows(base: QuerySet[Complaint], period: Period) -> dict[tuple[bool, int], _Callbacks]:
-    prev = period.previous()
-    cohort = base.filter(received_at__gte=prev.start, received_at__lt=period.end).exclude(
-        status=Status.MERGED
-    )
-    qs = (
-        Callback.objects.filter(complaint__in=cohort.values("pk"))
-        .annotate(
-            cur=Case(
-                When(complaint__received_at__gte=period.start, then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            )
-        )
-        .order_by()
-        .values("cur", "complaint__office_id")
-        .annotate(
-            calls=Count("id"),
-            complaints=Count("complaint_id", distinct=True),
-            on_time=Count("id", filter=Q(due_at__isnull=True) | Q(at__lte=F("due_at"))),
-            satisfied=Count("id", filter=Q(satisfaction__in=list(SATISFIED_VALUES))),
-        )
-    )
-    return {
-        (bool(r["cur"]), r["complaint__office_id"]): _Callbacks(
-            r["calls"], r["complaints"], r["on_time"], r["satisfied"]
-        )
-        for r in qs
-    }
-
-
 class PercentileCont(Aggregate):
     """PostgreSQL's ordered-set aggregate: linear interpolation between the closest ranks."""
 
     function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
+    template = (
+        "%(function)s(ARRAY[%(fractions)s]::double precision[]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    )
+    output_field = Field()  # an array of floats, handed back as the driver gives it
 
-    def __init__(self, expression, fraction: float, **extra) -> None:
-        super().__init__(expression, fraction=float(fraction), **extra)
+    def __init__(self, expression, fractions: tuple[float, ...], **extra) -> None:
+        super().__init__(expression, fractions=", ".join(str(float(f)) for f in fractions), **extra)
 
 
 HoursStats = tuple[int, float | None, float | None]  # count, median, 90th percentile
@@ -341,10 +313,9 @@ def _resolution_hours(base: QuerySet[Complaint], period: Period) -> dict[bool, H
     )
     out: dict[bool, HoursStats] = {True: (0, None, None), False: (0, None, None)}
     if connection.vendor == "postgresql":
-        for r in qs.values("cur").annotate(
-            n=Count("id"), p50=PercentileCont("hours", 0.5), p90=PercentileCont("hours", 0.9)
-        ):
-            out[bool(r["cur"])] = (r["n"], max(0.0, r["p50"]), max(0.0, r["p90"]))
+        for r in qs.values("cur").annotate(n=Count("id"), p=PercentileCont("hours", (0.5, 0.9))):
+            p50, p90 = r["p"]
+            out[bool(r["cur"])] = (r["n"], max(0.0, p50), max(0.0, p90))
         return out
     values: dict[bool, list[float]] = {True: [], False: []}
     for cur, hours in qs.values_list("cur", "hours"):
@@ -440,8 +411,8 @@ def _sum(rows: Iterable[_Row], attr: str = "n", pred: Callable[[_Row], bool] = l
     return sum(getattr(r.cell, attr) for r in rows if pred(r))
 
 
-def _by_nature(rows: list[_Row]) -> dict:
-    counts = [_sum(rows, pred=lambda r, code=code: r.nature == code) for code, _name in NATURES]
+def _by_nature(rows: list[_Row], attr: str = "n") -> dict:
+    counts = [_sum(rows, attr, lambda r, code=code: r.nature == code) for code, _name in NATURES]
     shares = largest_remainder(counts, SHARE_OF_TOTAL_DECIMALS)
     return {
         code: {"name": name, "count": n, "share": num(s)}
@@ -480,18 +451,11 @@ def _rate_kpi(code, name, n, d, target, cmp, note, decimals=1) -> dict:
 
 def _kpis(
     rows: list[_Row],
-    callbacks: dict[int, _Callbacks],
     hours: HoursStats,
     households: int,
     managers: _Managers,
 ) -> dict[str, dict]:
     valid = [r for r in rows if r.nature == Nature.VALID]
-    cb = _Callbacks()
-    for c in callbacks.values():
-        cb.calls += c.calls
-        cb.complaints += c.complaints
-        cb.on_time += c.on_time
-        cb.satisfied += c.satisfied
     total = _sum(rows)
     hours_n, median, p90 = hours
     k = [
@@ -516,29 +480,29 @@ def _kpis(
         _rate_kpi(
             "callback_rate",
             "回访率",
-            cb.complaints,
+            _sum(rows, "cb_done"),
             _sum(rows, "cb_due"),
             "100%",
             lambda v: v >= 100,
-            "已回访的投诉 ÷ 已处理且已到回访时限（或已回访、已结案）的投诉",
+            "已回访的投诉 ÷ 已处理且已到回访时限（或已回访、已结案）的投诉；整改后再次处理的，以最近一次处理的回访计",
         ),
         _rate_kpi(
             "callback_in_time",
             "回访及时率",
-            cb.on_time,
-            cb.calls + _sum(rows, "cb_late_pending"),
+            _sum(rows, "cb_on_time"),
+            _sum(rows, "cb_timed") + _sum(rows, "cb_late_pending"),
             "100%",
             lambda v: v >= 100,
-            "时限内完成的回访 ÷（全部回访次数 + 超时仍未回访的投诉）",
+            "在回访时限内完成最近一次回访的投诉 ÷（已回访 + 超时仍未回访的投诉）",
         ),
         _rate_kpi(
             "satisfaction",
             "回访满意率",
-            cb.satisfied,
-            cb.calls,
+            _sum(rows, "satisfied"),
+            _sum(rows, "cb_done"),
             "≥95%",
             lambda v: v >= 95,
-            "满意及基本满意的回访 ÷ 回访次数",
+            "回访即满意或基本满意、未经整改的投诉 ÷ 已回访的投诉",
         ),
         _rate_kpi(
             "repeat_rate",
@@ -655,19 +619,24 @@ def compute(
         categories.append(None)
     cat_key = {None: None, **{c.pk: c.code for c in categories if c is not None}}
 
-    callbacks = _callback_rows(base, period)
     hours = _resolution_hours(base, period)
     managers = _manager_quotas(offices, scope, period)
 
+    def index(rows: list[_Row]) -> dict[tuple, int]:
+        """Counts by (office, nature, category), (office, nature) and (nature, category), summed once."""
+        idx: dict[tuple, int] = defaultdict(int)
+        for r in rows:
+            idx[(r.office_id, r.nature, r.category_id)] += r.cell.n
+            idx[(r.office_id, r.nature)] += r.cell.n
+            idx[(r.nature, r.category_id)] += r.cell.n
+        return idx
+
     def figures(rows: list[_Row], current: bool) -> dict:
+        idx = index(rows)
         total = _sum(rows)
-        valid_rows = [r for r in rows if r.nature == Nature.VALID]
-        valid = _sum(valid_rows)
-        direct_rows = [r for r in rows if r.direct]
+        valid = _sum(rows, pred=lambda r: r.nature == Nature.VALID)
         # valid by category (share of valid, one decimal), largest first
-        cat_counts = [
-            _sum(valid_rows, pred=lambda r, c=c: r.category_id == (c.pk if c else None)) for c in categories
-        ]
+        cat_counts = [idx.get((Nature.VALID.value, c.pk if c else None), 0) for c in categories]
         cat_shares = largest_remainder(cat_counts, SHARE_OF_VALID_DECIMALS)
         by_cat = [
             {**_category_json(c), "count": n, "share": num(s)}
@@ -676,7 +645,7 @@ def compute(
         order = {id(x): i for i, x in enumerate(by_cat)}
         by_cat.sort(key=lambda x: (-x["count"], order[id(x)]))
         # valid by office (share of valid, one decimal), largest first
-        off_counts = [_sum(valid_rows, pred=lambda r, o=o: r.office_id == o.pk) for o in offices]
+        off_counts = [idx.get((o.pk, Nature.VALID.value), 0) for o in offices]
         off_shares = largest_remainder(off_counts, SHARE_OF_VALID_DECIMALS)
         by_office = [
             {
@@ -692,9 +661,9 @@ def compute(
         return {
             "total": total,
             "by_nature": _by_nature(rows),
-            "major": _sum(rows, pred=lambda r: r.major),
+            "major": _sum(rows, "major"),
             "valid": valid,
-            "direct": {"total": _sum(direct_rows), "by_nature": _by_nature(direct_rows)},
+            "direct": {"total": _sum(rows, "direct"), "by_nature": _by_nature(rows, "direct")},
             "valid_by_category": by_cat,
             "valid_by_office": by_office,
             "merged": _sum(merged_rows, pred=lambda r: r.current == current),
@@ -702,13 +671,13 @@ def compute(
         }
 
     now_fig = figures(cur, True)
+    idx = index(cur)
     prev_fig = figures(prev, False)
 
     # Annex 1: office × nature (+ row totals, share of the total with two decimals).
     a1_rows = []
     for o in offices:
-        orow = [r for r in cur if r.office_id == o.pk]
-        counts = {code: _sum(orow, pred=lambda r, code=code: r.nature == code) for code, _ in NATURES}
+        counts = {code: idx.get((o.pk, code), 0) for code, _ in NATURES}
         a1_rows.append({"office": _office_json(o), "counts": counts, "total": sum(counts.values())})
     for row, s in zip(
         a1_rows, largest_remainder([r["total"] for r in a1_rows], SHARE_OF_TOTAL_DECIMALS), strict=True
@@ -728,14 +697,10 @@ def compute(
     }
 
     # Annex 2: office × category, valid complaints only (+ totals, share of valid with one decimal).
-    valid_cur = [r for r in cur if r.nature == Nature.VALID]
     a2_rows = []
     for o in offices:
-        orow = [r for r in valid_cur if r.office_id == o.pk]
         counts = {
-            cat_key[c.pk if c else None] or "": _sum(
-                orow, pred=lambda r, c=c: r.category_id == (c.pk if c else None)
-            )
+            cat_key[c.pk if c else None] or "": idx.get((o.pk, Nature.VALID.value, c.pk if c else None), 0)
             for c in categories
         }
         a2_rows.append({"office": _office_json(o), "counts": counts, "total": sum(counts.values())})
@@ -780,16 +745,9 @@ def compute(
         )
 
     # KPIs, for the company/scope and for each office.
-    def cb_for(current: bool, office_id: int | None = None) -> dict[int, _Callbacks]:
-        return {
-            oid: c
-            for (is_cur, oid), c in callbacks.items()
-            if is_cur == current and (office_id is None or oid == office_id)
-        }
-
     kpis = _with_previous(
-        _kpis(cur, cb_for(True), hours[True], households, managers[True]),
-        _kpis(prev, cb_for(False), hours[False], households, managers[False]),
+        _kpis(cur, hours[True], households, managers[True]),
+        _kpis(prev, hours[False], households, managers[False]),
     )
     office_kpi_codes = (
         "forwarded_in_time",
@@ -801,9 +759,12 @@ def compute(
         "valid_per_households",
     )
     kpis_by_office = []
+    cur_by_office: dict[int, list[_Row]] = defaultdict(list)
+    for r in cur:
+        cur_by_office[r.office_id].append(r)
     for o in offices:
-        orows = [r for r in cur if r.office_id == o.pk]
-        k = _kpis(orows, cb_for(True, o.pk), (0, None, None), o.households, _Managers())
+        orows = cur_by_office[o.pk]
+        k = _kpis(orows, (0, None, None), o.households, _Managers())
         kpis_by_office.append(
             {
                 "office": _office_json(o),

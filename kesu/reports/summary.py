@@ -209,9 +209,9 @@ def write_summary(
         cat = cat_by_code.get(entry["code"])
         cat_q = Q(category=cat) if cat else Q(category__isnull=True)
         for j, w in enumerate(words[entry["code"]]):
-            aggs[f"c{i}_{j}"] = Count("id", filter=Q(nature=Nature.VALID, content__contains=w) & cat_q)
+            aggs[f"c{i}_{j}"] = Count("id", filter=cat_q & Q(nature=Nature.VALID) & Q(content__contains=w))
     for j, w in enumerate(assist_words):
-        aggs[f"a_{j}"] = Count("id", filter=Q(nature=Nature.ASSIST, content__contains=w))
+        aggs[f"a_{j}"] = Count("id", filter=Q(nature=Nature.ASSIST) & Q(content__contains=w))
     holidays = _holiday_names(period)
     months = {d.month for d in period.month_starts()}
     seasonal_words = []
@@ -222,7 +222,14 @@ def write_summary(
         seasonal_words.append(("小孩", "适逢学校寒暑假", "应加强公共区域安全巡查和文明提示"))
     for j, (w, _why, _advice) in enumerate(seasonal_words):
         aggs[f"s_{j}"] = Count("id", filter=Q(content__contains=w))
-    counts = cohort.aggregate(**aggs) if aggs else {}
+    # Only valid and assist complaints are counted (the cheap conditions first, so LIKE runs on few rows).
+    scope_q = Q(nature__in=[Nature.VALID, Nature.ASSIST])
+    if not seasonal_words:  # only the leading categories' valid complaints and the assist ones matter
+        cats = [cat_by_code.get(e["code"]) for e in leading]
+        scope_q = Q(nature=Nature.ASSIST) | Q(nature=Nature.VALID, category__in=[c for c in cats if c])
+        if None in cats:
+            scope_q |= Q(nature=Nature.VALID, category__isnull=True)
+    counts = cohort.filter(scope_q).aggregate(**aggs) if aggs else {}
 
     paras = []
     if report["valid"] == 0:
@@ -310,7 +317,7 @@ def write_summary(
     for j, (w, why, what) in enumerate(seasonal_words):
         k = counts.get(f"s_{j}", 0)
         if k:
-            changes.append(f"{why}，涉及“{w}”的投诉 {k} 宗，{what}。")
+            changes.append(f"{why}，有效及协助处理类投诉中涉及“{w}”的 {k} 宗，{what}。")
     if not changes:
         changes.append(f"与{last}相比，各类有效投诉无明显变化。")
     sections.append({"heading": f"四、与{last}对比及季节性特点", "paragraphs": changes})
