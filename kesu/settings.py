@@ -197,12 +197,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 KESU_REDIS_URL = env_str("KESU_REDIS_URL")
-# Scaled mode shares one cache (rate limits, sign-in codes' counters) across web processes.
-CACHES = (
-    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": KESU_REDIS_URL}}
-    if KESU_REDIS_URL
-    else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-)
+# Per-process cache, also in scaled mode: intake must keep working while Redis is down (policies and
+# calendars are cached here). Rate limits are therefore per web process (see docs/decisions/0003).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 KESU_BASE_URL = env_str("KESU_BASE_URL", "http://127.0.0.1:8000")
 
 STATICFILES_DIRS: list = []
