@@ -116,6 +116,7 @@ def compute_dashboard(user: User, now: dt.datetime | None = None) -> dict:
     risers.sort(key=lambda x: (-x["rise"], x["code"]))
     return {
         "now": timezone.localtime(now).isoformat(timespec="minutes"),
+        "now_label": timezone.localtime(now).strftime("%Y-%m-%d %H:%M"),
         "today": figures(day_start),
         "month": figures(month_start),
         "live": live,

@@ -33,6 +33,7 @@ _STOP_TEXT = """
     星期 个月 一次 两次 三次 好几次 出来 起来 过来 上门 东西 地方 时间 知道 觉得 说是 需要 看到 发现 导致 影响 严重 非常
     很多 还有 以及 而且 但是 因为 所以 如果 就是 只能 不了 不让 不敢 没人 不管 一样 一些 那么 这么 这样 那样 已经 一直到
     要求物业 请物业 物业费用 反映问题 多小时 一个多 十几 几个 每次 每天 这次 上次 本月 上月 今年 去年 明天 后天 当天 当时
+    老人 夜里 白天 深夜 傍晚 一楼 单元 门口 业主群 不着 不到位 住户称 业主称 前几天 这几天 好几天 一大 一半 半天 很久 里面
     """
 STOPWORDS = frozenset(_STOP_TEXT.split())
 _CJK = re.compile(r"^[\u4e00-\u9fff]{2,8}$")
@@ -63,7 +64,11 @@ def _change(now: int, before: int, unit: str = "宗") -> str:
 
 
 def _tokens(search_text: str) -> set[str]:
-    return {w for w in (search_text or "").split() if _CJK.match(w) and w not in STOPWORDS}
+    return {
+        w
+        for w in (search_text or "").split()
+        if _CJK.match(w) and w not in STOPWORDS and not w.startswith("不")
+    }
 
 
 def mask(text: str, names: Iterable[str] = ()) -> str:
@@ -330,22 +335,28 @@ def write_summary(
             attention.append(
                 f"{o['name']}有效投诉 {o['count']} 宗，占有效投诉的 {_fmt_share(o['share'], 1)}，主要为{cats}。"
             )
-    over = [o for o in report["valid_by_office"] if (o["per_100_households"] or 0) > 1]
+    over = sorted(
+        (o for o in report["valid_by_office"] if (o["per_100_households"] or 0) > 1),
+        key=lambda o: (-o["per_100_households"], o["code"]),
+    )
     if over:
         attention.append(
-            "有效投诉超过管理户数 1% 的："
-            + "、".join(f"{o['name']}（{o['per_100_households']:.2f}%）" for o in over)
+            f"有效投诉超过管理户数 1% 的管理处 {len(over)} 个，最高的是："
+            + "、".join(f"{o['name']}（{o['per_100_households']:.2f}%）" for o in over[:5])
             + "。"
         )
-    late = [
-        o
-        for o in report["kpis_by_office"]
-        if o["resolved_in_time"] is not None and o["resolved_in_time"] < 100
-    ]
+    late = sorted(
+        (
+            o
+            for o in report["kpis_by_office"]
+            if o["resolved_in_time"] is not None and o["resolved_in_time"] < 100
+        ),
+        key=lambda o: (o["resolved_in_time"], o["office"]["code"]),
+    )
     if late:
         attention.append(
-            "有效投诉处理及时率未达 100% 的："
-            + "、".join(f"{o['office']['name']}（{o['resolved_in_time']:.1f}%）" for o in late)
+            f"有效投诉处理及时率未达 100% 的管理处 {len(late)} 个，最低的是："
+            + "、".join(f"{o['office']['name']}（{o['resolved_in_time']:.1f}%）" for o in late[:5])
             + "。"
         )
     if not attention:

@@ -92,6 +92,7 @@ def _styles() -> dict[str, ParagraphStyle]:
             spaceAfter=2,
         ),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=11, firstLineIndent=0),
+        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5, firstLineIndent=0),
         "head": ParagraphStyle(
             "head",
             parent=base,
@@ -108,25 +109,28 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(printable(str(text))), style)
 
 
-def _table(header, rows, st, *, total_last=False, total_row=-1, col_widths=None) -> Table:
+def _table(header, rows, st, *, total_last=False, total_row=-1, col_widths=None, compact=False) -> Table:
     data = [[_p(h, st["head"]) for h in header]]
     for values in rows:
         data.append(
             [
-                _p("" if v is None else v, st["cell"]) if j == 0 else printable(str("" if v is None else v))
+                _p("" if v is None else v, st["small" if compact else "cell"])
+                if j == 0
+                else printable(str("" if v is None else v))
                 for j, v in enumerate(values)
             ]
         )
     t = Table(data, colWidths=col_widths, repeatRows=1, hAlign="CENTER")
     style = [
         ("FONTNAME", (0, 0), (-1, -1), SANS),
-        ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+        ("FONTSIZE", (0, 0), (-1, -1), 7.5 if compact else 8.5),
         ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#9aa5b1")),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dce6f1")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
-        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        # Compact: an annex of 25 offices and its totals fits one landscape page.
+        ("TOPPADDING", (0, 0), (-1, -1), 1 if compact else 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5 if compact else 2.5),
     ]
     if total_last:
         style += [
@@ -344,6 +348,7 @@ def render_pdf(report: dict, charts: dict[str, bytes]) -> bytes:
                 st,
                 total_last=True,
                 total_row=-2,
+                compact=True,
                 col_widths=[first] + [min(rest, 3 * cm)] * (len(cols) + 2),
             )
         )

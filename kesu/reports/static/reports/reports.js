@@ -58,7 +58,7 @@
     var max = h.cells.reduce(function (m, c) { return Math.max(m, c[2]); }, 1);
     chart("chart-heat", {
       tooltip: { formatter: function (p) { return h.offices[p.value[0]].name + " · " + h.categories[p.value[1]].name + "：" + p.value[2] + " 宗"; } },
-      grid: { left: 8, right: 16, top: 8, bottom: 60, containLabel: true },
+      grid: { left: 8, right: 16, top: 8, bottom: 70, containLabel: true },
       xAxis: { type: "category", data: h.offices.map(function (o) { return o.name; }), axisLabel: { rotate: 45, interval: 0 } },
       yAxis: { type: "category", data: h.categories.map(function (c) { return c.name; }) },
       visualMap: { min: 0, max: max, calculable: true, orient: "horizontal", left: "center", bottom: 0,
