@@ -49,6 +49,19 @@ def browser():
         b.close()
 
 
+@pytest.fixture(autouse=True)
+def seeded(db):
+    """Transactional tests empty the tables after each test, data migrations included: put the
+    default categories and time limits back (the migration's own function)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("kesu.complaints.migrations.0003_default_categories_and_policies").forwards(
+        apps, None
+    )
+
+
 class Desk:
     """One person at their own browser."""
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from kesu.complaints import services
 from kesu.complaints.choices import SATISFIED_VALUES, Satisfaction, Status, Tier
@@ -166,32 +166,98 @@ def _attach(form, c, user, files) -> str:
 ACTIONS: dict[str, ActionSpec] = {
     spec.code: spec
     for spec in [
-        ActionSpec("assess", gettext_lazy("判定"), f.AssessForm, _assess, gettext_lazy("保存判定")),
-        ActionSpec("dispatch", gettext_lazy("派单"), f.DispatchForm, _dispatch, gettext_lazy("派单")),
-        ActionSpec("accept", gettext_lazy("接单"), f.AcceptForm, _accept, gettext_lazy("接单")),
         ActionSpec(
-            "resolve", gettext_lazy("填写处理结果"), f.ResolveForm, _resolve, gettext_lazy("处理完毕")
+            "assess",
+            pgettext_lazy("action", "判定"),
+            f.AssessForm,
+            _assess,
+            pgettext_lazy("action", "保存判定"),
         ),
-        ActionSpec("call_back", gettext_lazy("回访"), f.CallBackForm, _call_back, gettext_lazy("保存回访")),
-        ActionSpec("reopen", gettext_lazy("整改"), f.ReopenForm, _reopen, gettext_lazy("转入整改")),
-        ActionSpec("close", gettext_lazy("结案"), f.CloseForm, _close, gettext_lazy("结案归档")),
         ActionSpec(
-            "note", gettext_lazy("记录进展 / 告知投诉人"), f.NoteForm, _note, gettext_lazy("保存记录")
+            "dispatch",
+            pgettext_lazy("action", "派单"),
+            f.DispatchForm,
+            _dispatch,
+            pgettext_lazy("action", "派单"),
         ),
-        ActionSpec("escalate", gettext_lazy("升级上报"), f.EscalateForm, _escalate, gettext_lazy("升级")),
-        ActionSpec("attach", gettext_lazy("添加附件"), f.AttachForm, _attach, gettext_lazy("上传")),
-        ActionSpec("link", gettext_lazy("关联重复投诉"), f.LinkForm, _link, gettext_lazy("关联")),
-        ActionSpec("merge", gettext_lazy("合并"), f.MergeForm, _merge, gettext_lazy("合并"), danger=True),
         ActionSpec(
-            "decline",
-            gettext_lazy("不予受理"),
-            f.DeclineForm,
-            _decline,
-            gettext_lazy("不予受理"),
+            "accept", pgettext_lazy("action", "接单"), f.AcceptForm, _accept, pgettext_lazy("action", "接单")
+        ),
+        ActionSpec(
+            "resolve",
+            pgettext_lazy("action", "填写处理结果"),
+            f.ResolveForm,
+            _resolve,
+            pgettext_lazy("action", "处理完毕"),
+        ),
+        ActionSpec(
+            "call_back",
+            pgettext_lazy("action", "回访"),
+            f.CallBackForm,
+            _call_back,
+            pgettext_lazy("action", "保存回访"),
+        ),
+        ActionSpec(
+            "reopen",
+            pgettext_lazy("action", "整改"),
+            f.ReopenForm,
+            _reopen,
+            pgettext_lazy("action", "转入整改"),
+        ),
+        ActionSpec(
+            "close", pgettext_lazy("action", "结案"), f.CloseForm, _close, pgettext_lazy("action", "结案归档")
+        ),
+        ActionSpec(
+            "note",
+            pgettext_lazy("action", "记录进展 / 告知投诉人"),
+            f.NoteForm,
+            _note,
+            pgettext_lazy("action", "保存记录"),
+        ),
+        ActionSpec(
+            "escalate",
+            pgettext_lazy("action", "升级上报"),
+            f.EscalateForm,
+            _escalate,
+            pgettext_lazy("action", "升级"),
+        ),
+        ActionSpec(
+            "attach",
+            pgettext_lazy("action", "添加附件"),
+            f.AttachForm,
+            _attach,
+            pgettext_lazy("action", "上传"),
+        ),
+        ActionSpec(
+            "link",
+            pgettext_lazy("action", "关联重复投诉"),
+            f.LinkForm,
+            _link,
+            pgettext_lazy("action", "关联"),
+        ),
+        ActionSpec(
+            "merge",
+            pgettext_lazy("action", "合并"),
+            f.MergeForm,
+            _merge,
+            pgettext_lazy("action", "合并"),
             danger=True,
         ),
         ActionSpec(
-            "withdraw", gettext_lazy("撤回"), f.WithdrawForm, _withdraw, gettext_lazy("撤回投诉"), danger=True
+            "decline",
+            pgettext_lazy("action", "不予受理"),
+            f.DeclineForm,
+            _decline,
+            pgettext_lazy("action", "不予受理"),
+            danger=True,
+        ),
+        ActionSpec(
+            "withdraw",
+            pgettext_lazy("action", "撤回"),
+            f.WithdrawForm,
+            _withdraw,
+            pgettext_lazy("action", "撤回投诉"),
+            danger=True,
         ),
     ]
 }
