@@ -123,7 +123,10 @@ def test_night_complaint_from_intake_to_closing(browser, live_server, org):
     page.get_by_label("查找住户：栋-房号、电话或姓名").fill("3栋-1201")
     hit = page.locator("[data-pick]").filter(has_text="王建国")
     expect(hit).to_be_visible()
-    hit.click()
+    # keyboard: Enter in the look-up box does not send the form; the arrow key reaches the result
+    page.get_by_label("查找住户：栋-房号、电话或姓名").press("ArrowDown")
+    expect(page.locator("[data-pick]").first).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.locator("#picked")).to_contain_text("3栋-1201")
     assert page.get_by_label("栋/房号").input_value() == "3栋-1201"
     page.locator("textarea[name=content]").fill(

@@ -77,6 +77,22 @@
     }
   });
 
+  // look-up box: Enter picks the first result instead of sending the half-filled form;
+  // the arrow keys move between the results
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (t.id === "find") {
+      var first = document.querySelector("#find-results [data-pick]");
+      if (e.key === "Enter") { e.preventDefault(); if (first) pick(first); }
+      else if (e.key === "ArrowDown" && first) { e.preventDefault(); first.focus(); }
+    } else if (t.matches && t.matches("#find-results [data-pick]") && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+      e.preventDefault();
+      var hits = Array.prototype.slice.call(document.querySelectorAll("#find-results [data-pick]"));
+      var i = hits.indexOf(t) + (e.key === "ArrowDown" ? 1 : -1);
+      if (i < 0) document.getElementById("find").focus(); else if (hits[i]) hits[i].focus();
+    }
+  });
+
   // dispatch: show only the chosen department's handlers
   function filterHandlers(form) {
     if (!form) return;
