@@ -80,6 +80,7 @@ def _styles() -> dict[str, ParagraphStyle]:
             firstLineIndent=0,
             spaceBefore=10,
             spaceAfter=4,
+            keepWithNext=1,
         ),
         "h2": ParagraphStyle(
             "h2",
@@ -90,6 +91,7 @@ def _styles() -> dict[str, ParagraphStyle]:
             firstLineIndent=0,
             spaceBefore=6,
             spaceAfter=2,
+            keepWithNext=1,
         ),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=11, firstLineIndent=0),
         "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5, firstLineIndent=0),
