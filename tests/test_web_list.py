@@ -156,3 +156,14 @@ def test_export_query_count_does_not_grow_with_rows(org, make_complaint, django_
     client = client_for(org.supervisor)
     with django_assert_max_num_queries(8):
         client.get(url("export"))
+
+
+def test_repeat_only_checkbox_filters(org, make_complaint):
+    first = make_complaint()
+    again = make_complaint()
+    other = make_complaint(content="物业费账单重复扣款")
+    services.link_repeat(again, org.supervisor, target=first.number)
+    client = client_for(org.supervisor)
+    html = listed(client, repeat="true")
+    assert first.number in html and again.number in html and other.number not in html
+    assert 'name="repeat" value="true"' in html and "checked" in html.split('name="repeat"', 1)[1][:80]

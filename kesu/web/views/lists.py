@@ -118,7 +118,14 @@ def _widgets(form) -> None:
         form.fields[name].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     form.fields["q"].widget.attrs.update(type="search", placeholder=_("编号或内容关键词，如：电梯 漏水"))
     form.fields["department"].label_from_instance = lambda d: f"{d.office.code} {d.name}"
-    form.fields["repeat"].widget = forms.CheckboxInput()
+    form.fields["department"].empty_label = _("不限")
+    overdue = form.fields["overdue"]
+    overdue.choices = [("", _("不限")), *[c for c in overdue.choices if c[0] != ""]]
+    form.fields["is_major"].widget.choices = [("unknown", _("不限")), ("true", _("是")), ("false", _("否"))]
+    # The filter reads "true"/"false" (a bare checkbox would send "on", which it ignores).
+    form.fields["repeat"].widget = forms.CheckboxInput(
+        attrs={"value": "true"}, check_test=lambda v: v in (True, "true", "True", "1")
+    )
     form.fields["repeat"].required = False
 
 
