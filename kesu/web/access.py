@@ -6,7 +6,7 @@ Scoping of complaints is not decided here: every view goes through kesu.complain
 from __future__ import annotations
 
 from functools import wraps
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -33,8 +33,6 @@ def staff_view(view):
             if getattr(request, "htmx", False):
                 page = request.headers.get("HX-Current-URL", "") or request.get_full_path()
                 # Keep only the path of the page: `next` must stay on this site.
-                from urllib.parse import urlsplit
-
                 parts = urlsplit(page)
                 path = parts.path + (f"?{parts.query}" if parts.query else "")
                 response = HttpResponse(status=200)
