@@ -9,7 +9,7 @@ import datetime as dt
 from django.utils import timezone
 
 
-def sweep_all(now: dt.datetime | None = None) -> dict[str, int]:
+def sweep_all(now: dt.datetime | None = None) -> dict:
     from kesu.complaints.sweep import sweep
 
     from . import reminders
@@ -23,4 +23,6 @@ def sweep_all(now: dt.datetime | None = None) -> dict[str, int]:
         "due_soon": extra.due_soon,
         "escalations": extra.escalations,
         "digests": extra.digests,
+        "by_kind": dict(swept.by_kind),
+        "breach_notifications": swept.notifications,
     }

@@ -10,8 +10,8 @@ from django.db import connections
 
 class Command(BaseCommand):
     help = (
-        "启动客诉系统（网页服务，内置时限检查）。Serve Kesu: the web app (gunicorn) and, unless --no-sweeper, "
-        "an in-process sweeper that checks deadlines every few seconds."
+        "启动客诉系统（网页服务，内置时限检查与通知发送）。Serve Kesu: the web app (gunicorn) and, unless "
+        "--no-sweeper, an in-process sweeper that delivers notifications every few seconds and checks deadlines."
     )
 
     def add_arguments(self, parser):
@@ -20,13 +20,16 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=int(os.environ.get("KESU_WEB_WORKERS", "2")))
         parser.add_argument("--threads", type=int, default=int(os.environ.get("KESU_WEB_THREADS", "4")))
         parser.add_argument(
-            "--no-sweeper", action="store_true", help="do not run the deadline sweeper here (scaled mode)"
+            "--no-sweeper",
+            action="store_true",
+            help="no sweeper here (scaled mode: `kesu worker` and `kesu beat` deliver and sweep)",
         )
         parser.add_argument(
             "--sweep-seconds",
             type=float,
             default=float(os.environ.get("KESU_SWEEP_SECONDS", "30")),
-            help="sweep interval",
+            help="deadline sweep interval in seconds (KESU_SWEEP_SECONDS, default 30); notifications go "
+            "out every KESU_DELIVERY_SECONDS (default 3)",
         )
 
     def handle(self, *args, **options):
