@@ -596,3 +596,23 @@ def test_complaint_page_lives_where_notifications_link_to(org, make_complaint):
     c = make_complaint()
     assert url("complaint", c.number) == f"/complaints/{c.number}/"
     assert client_for(org.supervisor).get(f"/complaints/{c.number}/").status_code == 200
+
+
+def test_complaint_page_queries_do_not_grow_with_the_timeline(
+    org, make_complaint, django_assert_max_num_queries
+):
+    c = dispatched(org, make_complaint)
+    c = services.dispatch(
+        c, org.supervisor, department=org.a.dept[DepartmentType.ENGINEERING], handler=org.handler
+    )
+    for i in range(5):
+        c = services.note(c, org.supervisor, text=f"进展 {i}")
+    client = client_for(org.supervisor)
+    client.get(url("complaint", c.number))
+    with django_assert_max_num_queries(40) as few:
+        client.get(url("complaint", c.number))
+    for i in range(30):
+        c = services.note(c, org.handler, text=f"更多进展 {i}", tell_complainant=i % 2 == 0)
+    services.dispatch(c, org.supervisor, department=org.a.dept[DepartmentType.SECURITY], handler=org.guard)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url("complaint", c.number))
