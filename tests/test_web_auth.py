@@ -128,3 +128,22 @@ def test_not_found_page_is_in_chinese(org):
     r = client_for(org.reception).get(url("complaint", "Y01-209901-0001"))
     assert r.status_code == 404
     assert "不在您的查看范围内" in r.content.decode()
+
+
+def test_pages_of_other_apps_keep_their_blocks_in_the_shared_layout(org):
+    """The reports extend web/base.html and put ECharts in {% block scripts %}."""
+    from django.template import engines
+
+    html = (
+        engines["django"]
+        .from_string(
+            '{% extends "web/base.html" %}{% block scripts %}<script src="/x.js"></script>{% endblock %}'
+        )
+        .render({})
+    )
+    assert '<script src="/x.js"></script>' in html
+
+
+def test_managers_see_the_reports_link(org):
+    assert 'href="/reports/"' in client_for(org.director).get("/").content.decode()
+    assert 'href="/reports/"' not in client_for(org.handler).get("/").content.decode()

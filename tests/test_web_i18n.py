@@ -10,6 +10,16 @@ import pytest
 from django.test import Client
 from web_support import client_for, dispatched, resolved, url
 
+
+@pytest.fixture(autouse=True)
+def _back_to_chinese():
+    """A request in English leaves English active in this thread; later tests expect the default."""
+    from django.utils import translation
+
+    yield
+    translation.activate("zh-hans")
+
+
 CATALOG = Path(__file__).resolve().parent.parent / "kesu" / "locale" / "en" / "LC_MESSAGES"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

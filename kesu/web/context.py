@@ -21,4 +21,16 @@ def workspace(request) -> dict:
     def can_register() -> bool:
         return offices_for(user).exists()
 
-    return {"countdown_words": clock.js_strings(), "unread_count": unread_count, "can_register": can_register}
+    def can_view_reports() -> bool:  # the reports' own rule (kesu.reports owns who may see them)
+        try:
+            from kesu.reports.monthly import can_view_reports as allowed
+        except ImportError:
+            return False
+        return allowed(user)
+
+    return {
+        "countdown_words": clock.js_strings(),
+        "unread_count": unread_count,
+        "can_register": can_register,
+        "can_view_reports": can_view_reports,
+    }
