@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -54,20 +55,59 @@ class DeliveryResult:
         return self.sent + self.retried + self.failed + self.lost
 
 
+_session = threading.local()
+
+
+@contextmanager
+def asynchronous_commits():
+    """For a whole delivery run on PostgreSQL: the deliverer's own bookkeeping (claims, marks, fan-out
+    rows) commits without waiting for the WAL flush (synchronous_commit off).
+
+    Only a crash of the database server itself can lose the last fraction of a second of such
+    commits, and then a row is sent again under the same delivery key, which the channel drops. That
+    trade takes a disk flush (and, per message, three round trips) off every message. The outbox
+    rows themselves are written durably by the lifecycle; the setting is reset afterwards, so
+    whatever else this connection does (the sweep, an action) commits durably."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql" or getattr(_session, "asynchronous", False):
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    _session.asynchronous = True
+    try:
+        yield
+    finally:
+        _session.asynchronous = False
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except Exception:  # the connection broke: it is discarded, and its settings with it
+            log.debug("could not reset synchronous_commit", exc_info=True)
+
+
 @contextmanager
 def bookkeeping():
-    """A transaction for the deliverer's own bookkeeping (claims, marks, fan-out rows).
-
-    On PostgreSQL it commits without waiting for the WAL flush (synchronous_commit off): only a crash
-    of the database server itself can lose the last fraction of a second of such commits, and then
-    a row is sent again under the same delivery key, which the channel drops. That trade takes a
-    disk flush off every message. The rows themselves are written durably by the lifecycle."""
+    """One bookkeeping write outside a delivery run (e.g. a row sent at once by another app): its
+    own transaction, committed asynchronously on PostgreSQL (see asynchronous_commits)."""
+    if getattr(_session, "asynchronous", False) or transaction.get_connection().in_atomic_block:
+        yield
+        return
     with transaction.atomic():
         connection = transaction.get_connection()
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         yield
+
+
+@contextmanager
+def _local_asynchronous_commit():
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql" and not getattr(_session, "asynchronous", False):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    yield
 
 
 def due_q(now: dt.datetime) -> Q:
@@ -86,7 +126,7 @@ def claim(now: dt.datetime, limit: int) -> list[Outbox]:
     LOCKED), on SQLite the IMMEDIATE transaction already serialises deliverers."""
     lease_until = now + dt.timedelta(seconds=max(settings.KESU_DELIVERY_LEASE_SECONDS, 1.0))
     claimed: list[Outbox] = []
-    with bookkeeping():
+    with transaction.atomic(), _local_asynchronous_commit():
         rows = list(
             Outbox.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("user")
@@ -156,6 +196,11 @@ def deliver_due(
     `on_backlog` is called once when a full batch shows there is more than one deliverer's worth of
     work (the Celery task uses it to wake another worker)."""
     batch = batch or settings.KESU_DELIVERY_BATCH
+    with asynchronous_commits():
+        return _deliver(now, batch, time_budget, on_backlog)
+
+
+def _deliver(now, batch, time_budget, on_backlog) -> DeliveryResult:
     started = time.monotonic()
     result = DeliveryResult()
     backlog_called = False

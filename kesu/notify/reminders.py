@@ -246,7 +246,7 @@ def _digest_for(user: User, now: dt.datetime, today: dt.date) -> Outbox | None:
         "time": timezone.localtime(now).strftime("%Y-%m-%d %H:%M"),
         "count": total,
         "lines": lines,
-        "link": settings.KESU_BASE_URL.rstrip("/") + "/",
+        "link": settings.KESU_BASE_URL.rstrip("/") + "/complaints/?overdue=any",
     }
     subject, body = messages.render("digest", Outbox.Channel.INAPP, context)
     return Outbox(
