@@ -8,10 +8,11 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import threading
 
 import pytest
-from api_support import Receiver, api_for, assert_problem, free_port
+from api_support import Api, Receiver, api_for, assert_problem, free_port
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client, override_settings
@@ -152,6 +153,32 @@ def test_the_admin_lists_and_adds_subscriptions(org):
     assert sub.secret.startswith("whsec_") and sub.events == ["closed"]
     assert client.get("/admin/api/webhooksubscription/").status_code == 200
     assert client.get("/admin/api/apikey/add/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_admin_makes_a_key_and_shows_it_once(org):
+    from kesu.api.models import ApiKey
+    from kesu.org.models import User
+
+    admin = User.objects.create_superuser("root", "root@example.com", "pw-12345678")
+    client = Client()
+    client.force_login(admin)
+    response = client.post(
+        "/admin/api/apikey/add/",
+        {"name": "12345 hotline", "user": org.reception.pk, "offices": [org.a.office.pk], "scope": "write"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    key = ApiKey.objects.get()
+    shown = [str(m) for m in response.context["messages"]]
+    raw = next(m.group(0) for text in shown if (m := re.search(r"kesu_[A-Za-z0-9_-]{40,}", text)))
+    assert raw.startswith(key.prefix) and [o.code for o in key.offices.all()] == ["Y01"]
+    assert api_for_raw(raw).get("/complaints/").status_code == 200
+    assert raw not in client.get(f"/admin/api/apikey/{key.pk}/change/").content.decode()
+
+
+def api_for_raw(raw: str) -> Api:
+    return Api(raw)
 
 
 # --- queueing ---

@@ -57,6 +57,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(label=_("接收地址"), max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         label=_("事件"), choices=[(e, e) for e in WEBHOOK_EVENTS], widget=forms.CheckboxSelectMultiple
     )
