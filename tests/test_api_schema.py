@@ -147,7 +147,7 @@ def test_the_docs_page_renders_from_vendored_assets_with_no_cdn():
 
 # --- schemathesis against the live schema ---------------------------------------------------
 
-EXAMPLES = int(os.environ.get("KESU_FUZZ_EXAMPLES", "12"))  # more: KESU_FUZZ_EXAMPLES=200 KESU_FUZZ_RANDOM=1
+EXAMPLES = int(os.environ.get("KESU_FUZZ_EXAMPLES", "20"))  # more: KESU_FUZZ_EXAMPLES=200 KESU_FUZZ_RANDOM=1
 
 
 def _live_schema():
