@@ -318,6 +318,18 @@ def test_a_later_event_waits_for_an_earlier_one_of_the_same_complaint(org):
 
 
 @pytest.mark.django_db
+def test_a_dead_receiver_does_not_hold_up_another_subscription(org):
+    _subscribe(org.director, f"http://127.0.0.1:{free_port()}/down", events=["registered"])
+    with Receiver() as receiver:
+        _subscribe(org.director, receiver.url, events=["registered"])
+        for i in range(3):
+            _register(org, content=f"第{i}件")
+        result = deliver_webhooks()
+        assert result.sent == 3 and result.failed_attempts == 1  # one try at the dead one, then it rests
+        assert len(receiver.received) == 3
+
+
+@pytest.mark.django_db
 def test_deliveries_of_a_deleted_subscription_are_given_up(org):
     sub = _subscribe(org.director, "http://127.0.0.1:9/none")
     _register(org)

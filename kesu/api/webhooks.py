@@ -166,70 +166,73 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def deliver_webhooks(now: dt.datetime | None = None, *, limit: int = 5000) -> DeliveryResult:
+def deliver_webhooks(now: dt.datetime | None = None, *, limit: int = 2000) -> DeliveryResult:
     """One delivery pass. Safe to run from several processes at once."""
     now = now or timezone.now()
     started = time.monotonic()
     budget = _setting("KESU_WEBHOOK_PASS_SECONDS", 20)
-    lease = dt.timedelta(seconds=_setting("KESU_WEBHOOK_TIMEOUT_SECONDS", 10) * 3)
-    give_up = dt.timedelta(hours=_setting("KESU_WEBHOOK_GIVE_UP_HOURS", 72))
     result = DeliveryResult()
+    pending = Outbox.objects.filter(channel=Outbox.Channel.WEBHOOK, state=Outbox.State.PENDING)
+    # Subscriptions are read after the rows' subscription ids: a subscription always exists before
+    # its rows, so an id missing here was deleted, and its rows can never be delivered.
+    ids = pending.order_by().values_list("payload__subscription", flat=True).distinct()
+    wanted = {int(i) for i in ids if i}
+    subs = WebhookSubscription.objects.in_bulk()
+    gone = sorted(wanted - set(subs))
+    if gone:
+        result.gave_up += pending.filter(payload__subscription__in=gone).update(
+            state=Outbox.State.FAILED, last_error="subscription deleted"
+        )
 
-    # The oldest pending rows first; only a prefix is read, which keeps each group's head correct.
-    rows = list(
-        Outbox.objects.filter(channel=Outbox.Channel.WEBHOOK, state=Outbox.State.PENDING).order_by("id")[
-            :limit
-        ]
-    )
-    if not rows:
-        return result
-    queues: dict[tuple[int, int | None], list[Outbox]] = {}
-    for row in rows:
-        queues.setdefault((int(row.payload.get("subscription", 0)), row.complaint_id), []).append(row)
-    subs = WebhookSubscription.objects.in_bulk({sub_id for sub_id, _c in queues})
-    down: set[int] = set()  # subscriptions that failed in this pass: do not hammer a dead receiver
-
-    for (sub_id, _complaint), queue in queues.items():
-        sub = subs.get(sub_id)
-        if sub is None:
-            ids = [r.pk for r in queue]
-            Outbox.objects.filter(pk__in=ids, state=Outbox.State.PENDING).update(
-                state=Outbox.State.FAILED, last_error="subscription deleted"
-            )
-            result.gave_up += len(ids)
-            continue
-        if not sub.is_active or sub_id in down:
-            continue
-        for row in queue:
-            if row.next_attempt_at and row.next_attempt_at > now:
-                break  # the head waits for its retry time (or another deliverer holds it)
+    # Each subscription reads its own oldest rows: a dead receiver's backlog never holds up another's.
+    for sub in subs.values():
+        if not sub.is_active or sub.pk not in wanted:
+            continue  # its rows wait; re-enabling it delivers them
+        rows = list(pending.filter(payload__subscription=sub.pk).order_by("id")[:limit])
+        # A prefix in id order keeps each complaint's first pending row at the head of its queue.
+        queues: dict[int | None, list[Outbox]] = {}
+        for row in rows:
+            queues.setdefault(row.complaint_id, []).append(row)
+        for queue in queues.values():
             if time.monotonic() - started > budget:
                 return result
-            # Claim: only one deliverer wins a given (row, attempts) pair.
-            claimed = Outbox.objects.filter(
-                pk=row.pk, state=Outbox.State.PENDING, attempts=row.attempts
-            ).update(attempts=F("attempts") + 1, next_attempt_at=now + lease)
-            if not claimed:
-                break
-            attempts = row.attempts + 1
-            ok, info = _post(sub, row)
-            if ok:
-                Outbox.objects.filter(pk=row.pk).update(
-                    state=Outbox.State.SENT, sent_at=timezone.now(), last_error=""
-                )
-                result.sent += 1
-                continue
-            result.failed_attempts += 1
-            result.errors.append(f"{row.delivery_key}: {info}")
-            if now - row.created_at > give_up:
-                Outbox.objects.filter(pk=row.pk).update(state=Outbox.State.FAILED, last_error=info)
-                result.gave_up += 1
-            else:
-                Outbox.objects.filter(pk=row.pk).update(
-                    next_attempt_at=now + backoff(attempts), last_error=info
-                )
-            down.add(sub_id)
-            break
+            if not _deliver_queue(sub, queue, now, result):
+                break  # the receiver failed: do not hammer it with the rest in this pass
     if result.failed_attempts:
         log.info("webhooks: %d sent, %d failed attempts", result.sent, result.failed_attempts)
     return result
+
+
+def _deliver_queue(
+    sub: WebhookSubscription, queue: list[Outbox], now: dt.datetime, result: DeliveryResult
+) -> bool:
+    """Deliver one complaint's rows in order until one is not due or fails. False if one failed."""
+    lease = dt.timedelta(seconds=_setting("KESU_WEBHOOK_TIMEOUT_SECONDS", 10) * 3)
+    give_up = dt.timedelta(hours=_setting("KESU_WEBHOOK_GIVE_UP_HOURS", 72))
+    for row in queue:
+        if row.next_attempt_at and row.next_attempt_at > now:
+            return True  # the head waits for its retry time (or another deliverer holds it)
+        # Claim: only one deliverer wins a given (row, attempts) pair; the lease covers a crash.
+        claimed = Outbox.objects.filter(pk=row.pk, state=Outbox.State.PENDING, attempts=row.attempts).update(
+            attempts=F("attempts") + 1, next_attempt_at=now + lease
+        )
+        if not claimed:
+            return True
+        ok, info = _post(sub, row)
+        if ok:
+            Outbox.objects.filter(pk=row.pk).update(
+                state=Outbox.State.SENT, sent_at=timezone.now(), last_error=""
+            )
+            result.sent += 1
+            continue
+        result.failed_attempts += 1
+        result.errors.append(f"{row.delivery_key}: {info}")
+        if now - row.created_at > give_up:
+            Outbox.objects.filter(pk=row.pk).update(state=Outbox.State.FAILED, last_error=info)
+            result.gave_up += 1
+        else:
+            Outbox.objects.filter(pk=row.pk).update(
+                next_attempt_at=now + backoff(row.attempts + 1), last_error=info
+            )
+        return False
+    return True
