@@ -12,6 +12,7 @@ class Kind(models.TextChoices):
     DECLINED = "declined", _("不予受理（投诉人）")
     # To staff
     NIGHT = "night", _("夜间新投诉")
+    ONLINE = "online", _("网上新投诉")
     DISPATCHED = "dispatched", _("新派单")
     MAJOR = "major", _("重大投诉")
     CALLBACK_DUE = "callback_due", _("待回访")

@@ -43,13 +43,6 @@ class DeliveryResult:
     failed: int = 0
     lost: int = 0  # our lease ran out and another deliverer took the row over
 
-    def __iadd__(self, other: DeliveryResult) -> DeliveryResult:
-        self.sent += other.sent
-        self.retried += other.retried
-        self.failed += other.failed
-        self.lost += other.lost
-        return self
-
     @property
     def total(self) -> int:
         return self.sent + self.retried + self.failed + self.lost
@@ -86,6 +79,13 @@ def asynchronous_commits():
             log.debug("could not reset synchronous_commit", exc_info=True)
 
 
+def _commit_this_transaction_asynchronously() -> None:
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql" and not getattr(_session, "asynchronous", False):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 @contextmanager
 def bookkeeping():
     """One bookkeeping write outside a delivery run (e.g. a row sent at once by another app): its
@@ -94,20 +94,8 @@ def bookkeeping():
         yield
         return
     with transaction.atomic():
-        connection = transaction.get_connection()
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        _commit_this_transaction_asynchronously()
         yield
-
-
-@contextmanager
-def _local_asynchronous_commit():
-    connection = transaction.get_connection()
-    if connection.vendor == "postgresql" and not getattr(_session, "asynchronous", False):
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-    yield
 
 
 def due_q(now: dt.datetime) -> Q:
@@ -126,7 +114,8 @@ def claim(now: dt.datetime, limit: int) -> list[Outbox]:
     LOCKED), on SQLite the IMMEDIATE transaction already serialises deliverers."""
     lease_until = now + dt.timedelta(seconds=max(settings.KESU_DELIVERY_LEASE_SECONDS, 1.0))
     claimed: list[Outbox] = []
-    with transaction.atomic(), _local_asynchronous_commit():
+    with transaction.atomic():
+        _commit_this_transaction_asynchronously()
         rows = list(
             Outbox.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("user")
@@ -155,11 +144,11 @@ def process_one(row: Outbox, now: dt.datetime | None = None) -> str:
     try:
         channel_for(row.channel).send(row)
     except Permanent as e:
-        return _finish(row, failed=True, error=str(e))
+        return _fail(row, str(e))
     except Exception as e:  # Retry, or anything unexpected: try again later, up to the cap
         error = str(e) or e.__class__.__name__
         if row.attempts >= settings.KESU_DELIVERY_MAX_ATTEMPTS:
-            return _finish(row, failed=True, error=f"{error}（已重试 {row.attempts} 次）")
+            return _fail(row, f"{error}（已重试 {row.attempts} 次）")
         wait = backoff(row.attempts)
         with bookkeeping():
             updated = Outbox.objects.filter(_mine(row)).update(
@@ -173,7 +162,7 @@ def process_one(row: Outbox, now: dt.datetime | None = None) -> str:
     return "sent" if updated else "lost"
 
 
-def _finish(row: Outbox, *, failed: bool, error: str) -> str:
+def _fail(row: Outbox, error: str) -> str:
     with bookkeeping():
         updated = Outbox.objects.filter(_mine(row)).update(state=Outbox.State.FAILED, last_error=error[:2000])
     if updated:

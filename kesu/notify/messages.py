@@ -37,9 +37,14 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "{% else %}您的投诉已受理，编号 {{ number }}，我们将于 {{ deadline }} 前给您答复。{% endif %}",
     ),
     "progress": ("投诉 {{ number }}", "您的投诉 {{ number }} 有新进展：{{ note }}"),
-    "result": ("投诉 {{ number }}", "您的投诉 {{ number }} 已处理：{{ resolution }}"),
+    "result": (
+        "投诉 {{ number }}",
+        "您的投诉 {{ number }} 已处理：{{ resolution }}"
+        "{% if portal_link %} 请评价并确认：{{ portal_link }}{% endif %}",
+    ),
     "declined": ("投诉 {{ number }}", "您的投诉 {{ number }} 不予受理，原因：{{ note }}"),
     "night": ("夜间新投诉 {{ number }}", SUMMARY),
+    "online": ("网上新投诉 {{ number }}", "住户在网上提交了投诉，请及时受理。" + SUMMARY),
     "dispatched": ("新派单 {{ number }}", "请于 {{ deadline }} 前处理完毕。" + SUMMARY),
     "major": (
         "重大投诉 {{ number }}",
@@ -81,6 +86,7 @@ VARIABLES: dict[str, str] = {
     "tier": "升级到的层级",
     "overdue_for": "已超时多久",
     "on_spot": "是否当场答复",
+    "portal_link": "住户查看、评价和确认的链接（处理结果短信）",
     "date / time / count / lines": "每日汇总：日期、时间、件数、明细",
 }
 
@@ -202,6 +208,7 @@ def complaint_context(c: Complaint, **extra: object) -> dict[str, object]:
         "tier": "",
         "overdue_for": "",
         "on_spot": bool(c.on_spot_answer),
+        "portal_link": "",
     }
     ctx.update(extra)
     return ctx

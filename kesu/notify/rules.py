@@ -135,6 +135,15 @@ def to_complainant(event: ComplaintEvent, kind: str, **context: object) -> int:
     return 1
 
 
+def _portal_link(c: Complaint) -> str:
+    """A signed link that opens this complaint for its complainant in the resident portal."""
+    try:
+        from kesu.portal.links import complaint_url
+    except ImportError:  # a deployment without the portal
+        return ""
+    return complaint_url(c) if c.complainant_phone else ""
+
+
 def _kick() -> None:
     # Scaled mode: ask a worker to deliver as soon as this transaction commits. Best effort: the
     # rows are already safe in the database and the periodic delivery picks them up regardless.
@@ -157,11 +166,12 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
     t = event.type
     if t == EventType.REGISTERED:
         to_complainant(event, "ack", deadline=messages.fmt(c.committed_answer_at))
-        if night:
-            duty = [
-                u for u in staff_for(c.office_id, (Role.RECEPTIONIST, Role.SUPERVISOR)) if u.on_night_duty
-            ]
-            to_users(event, "night", duty)
+        front_desk = staff_for(c.office_id, (Role.RECEPTIONIST, Role.SUPERVISOR))
+        if getattr(event.actor, "role", None) == Role.RESIDENT:
+            # Filed on line: nobody at the desk received it, so the desk (at night, the duty staff) hears.
+            to_users(event, "online", [u for u in front_desk if u.on_night_duty or not night])
+        elif night:
+            to_users(event, "night", [u for u in front_desk if u.on_night_duty])
     elif t == EventType.DISPATCHED:
         if c.handler_id:
             users = [c.handler, *staff_for(c.office_id, (Role.DEPT_MANAGER,), c.department_id)]
@@ -171,7 +181,8 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
     elif t == EventType.NOTE and event.visibility == "complainant":
         to_complainant(event, "progress", note=event.note)
     elif t == EventType.RESOLVED:
-        to_complainant(event, "result", resolution=c.resolution[:200])
+        # The result doubles as the callback request: the resident can rate and confirm on line.
+        to_complainant(event, "result", resolution=c.resolution[:200], portal_link=_portal_link(c))
         roles = (Role.CS_MANAGER, Role.DIRECTOR) if c.onsite_callback_required else (Role.SUPERVISOR,)
         to_users(
             event, "callback_due", staff_for(c.office_id, roles), deadline=messages.fmt(c.callback_due_at)
