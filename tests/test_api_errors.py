@@ -89,6 +89,7 @@ def test_unknown_paths_under_api_are_problem_404s(org):
     api = api_for(org.reception)
     assert_problem(api.get("/api/v1/nothing-here/"), 404, "not_found")
     assert_problem(api.get("/api/v1/complaints/a/b/c/"), 404, "not_found")
+    assert_problem(api.get("/api/v1/webhooks/a%0Ab/"), 404, "not_found")  # a newline in the path
 
 
 def test_a_missing_trailing_slash_is_a_404_that_says_so(org):
