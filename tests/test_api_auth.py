@@ -130,6 +130,8 @@ def test_apikey_create_prints_the_key_once_and_it_works(org, capsys):
 def test_apikey_create_refuses_an_office_the_user_does_not_work_in(org):
     with pytest.raises(CommandError, match="Y02"):
         call_command("apikey", "create", "--user", "reception", "--office", "Y02", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="user"):
+        call_command("apikey", "create", "--user", "resident", stdout=io.StringIO())
     with pytest.raises(CommandError, match="no such user"):
         call_command("apikey", "create", "--user", "nobody", stdout=io.StringIO())
     assert not ApiKey.objects.exists()

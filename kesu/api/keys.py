@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kesu.complaints.scope import offices_for
+from kesu.org.choices import Role
 from kesu.org.models import Office, User
 
 from .models import ApiKey
@@ -33,6 +34,8 @@ def create_key(
     errors: dict[str, str] = {}
     if not user.is_active:
         errors["user"] = _("用户“%(name)s”已停用。") % {"name": user.username}
+    if user.role == Role.RESIDENT:
+        errors["user"] = _("住户账号不能使用接口密钥。")
     if scope not in ApiKey.Scope.values:
         errors["scope"] = _("权限只能是 read 或 write。")
     codes = sorted({c.strip() for c in offices if c.strip()})
