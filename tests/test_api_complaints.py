@@ -142,8 +142,8 @@ def test_the_phone_is_always_masked_and_identity_hidden_from_the_staff_complaine
     assert seen["complainant_name"] == "王建国" and seen["complainant_hidden"] is False
     assert seen["complainant_phone"] != org.a.resident.phone and "****" in seen["complainant_phone"]
     hidden = api_for(org.handler).get(f"/complaints/{c.number}/").json()
-    assert hidden["complainant_name"] == "王**" and hidden["complainant_hidden"] is True
-    assert hidden["unit"] is None and hidden["address"] == ""
+    assert hidden["complainant_name"] == "" and hidden["complainant_hidden"] is True
+    assert hidden["complainant_phone"] == "" and hidden["unit"] is None and hidden["address"] == ""
 
 
 def test_reveal_contact_gives_the_full_phone_and_is_recorded(org, make_complaint):

@@ -25,7 +25,7 @@ from kesu.complaints.choices import (
 )
 from kesu.complaints.models import Category, Complaint, ComplaintEvent
 from kesu.complaints.scope import can_see_complainant
-from kesu.complaints.validation import mask_name, mask_phone
+from kesu.complaints.validation import mask_phone
 from kesu.org.choices import DepartmentType, ResidentKind
 from kesu.org.models import Department, Office, Resident, Unit
 
@@ -59,9 +59,10 @@ MAX_ID = 2**63 - 1
 
 
 class ComplaintSerializer(serializers.Serializer):
-    """A complaint as the caller may see it. The complainant's identity (name, unit, address) is
-    hidden from the staff complained about (对投诉人身份保密); the phone is always masked — the full
-    number is only given by the `reveal_contact` action, which the timeline records."""
+    """A complaint as the caller may see it. The complainant's identity (name, phone, unit, address)
+    is withheld from the staff complained about and their department (对投诉人身份保密), as on the web
+    pages; for everyone else the phone is masked — the full number is only given by the
+    `reveal_contact` action, which the timeline records."""
 
     number = serializers.CharField(read_only=True)
     office = SlugOrNull("office.code", "office_code", help_text="office code (管理处编码)")
@@ -81,7 +82,7 @@ class ComplaintSerializer(serializers.Serializer):
     complainant_name = serializers.SerializerMethodField()
     complainant_phone = serializers.SerializerMethodField()
     complainant_hidden = serializers.SerializerMethodField(
-        help_text="true when the caller may not know who complained (name, unit and address withheld)"
+        help_text="true when the caller may not know who complained (name, phone, unit, address withheld)"
     )
     unit = serializers.SerializerMethodField()
     address = serializers.SerializerMethodField()
@@ -119,11 +120,11 @@ class ComplaintSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_complainant_name(self, c: Complaint) -> str:
-        return c.complainant_name if self._visible(c) else mask_name(c.complainant_name)
+        return c.complainant_name if self._visible(c) else ""
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_complainant_phone(self, c: Complaint) -> str:
-        return mask_phone(c.complainant_phone)
+        return mask_phone(c.complainant_phone) if self._visible(c) else ""
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_complainant_hidden(self, c: Complaint) -> bool:
