@@ -238,9 +238,10 @@ def test_delivery_is_signed_with_the_subscription_secret(org):
         result = deliver_webhooks()
         assert result.sent == 1
         ((headers, body),) = receiver.received
-        expected = "sha256=" + hmac.new(b"whsec_test-secret-123456", body, hashlib.sha256).hexdigest()
+        expected = hmac.new(b"whsec_test-secret-123456", body, hashlib.sha256).hexdigest()
         assert headers["x-kesu-signature"] == expected
         assert verify("whsec_test-secret-123456", body, headers["x-kesu-signature"])
+        assert verify("whsec_test-secret-123456", body, "sha256=" + expected)
         assert not verify("wrong-secret", body, headers["x-kesu-signature"])
         payload = json.loads(body)
         assert headers["x-kesu-delivery"] == payload["id"] and headers["x-kesu-event"] == "registered"

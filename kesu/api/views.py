@@ -401,7 +401,7 @@ class ChoicesView(ApiMixin, APIView):
         summary="Subscribe a URL to complaint events",
         description=(
             "Each delivery is a POST of a `WebhookPayload` JSON body with the headers "
-            "`X-Kesu-Signature: sha256=<HMAC-SHA256 of the body with the secret, hex>`, "
+            "`X-Kesu-Signature: <hex HMAC-SHA256 of the raw body, keyed with the secret>`, "
             "`X-Kesu-Delivery: <delivery id>` and `X-Kesu-Event: <event>`. Deliveries are retried with "
             "back-off until the receiver answers 2xx, in order per complaint; a delivery id is never "
             "reused, so receivers drop an id they have already processed. The secret is returned once."
@@ -420,7 +420,7 @@ class ChoicesView(ApiMixin, APIView):
                             str,
                             OpenApiParameter.HEADER,
                             required=True,
-                            description="sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>",
+                            description="lowercase hex HMAC-SHA256 of the raw body, keyed with the secret",
                         ),
                         OpenApiParameter(
                             "X-Kesu-Delivery",

@@ -49,12 +49,15 @@ def _setting(name: str, default: float) -> float:
 
 
 def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    """The X-Kesu-Signature value: the lowercase hex HMAC-SHA256 of the exact body bytes."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
 def verify(secret: str, body: bytes, signature: str) -> bool:
-    """For receivers written in Python (and the tests): constant-time comparison."""
-    return hmac.compare_digest(sign(secret, body), signature or "")
+    """For receivers written in Python (and the tests): constant-time comparison. A "sha256="
+    prefix, as some receivers' libraries add, is accepted."""
+    value = (signature or "").strip().lower().removeprefix("sha256=")
+    return hmac.compare_digest(sign(secret, body), value)
 
 
 # ------------------------------------------------------------------------------------------------
