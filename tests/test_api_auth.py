@@ -42,6 +42,14 @@ def test_a_revoked_key_is_401(org):
     assert_problem(Api(raw).get("/complaints/"), 401, "authentication_failed")
 
 
+def test_a_key_can_be_revoked_by_the_key_itself_or_its_id(org):
+    raw, other = make_key(org.reception), make_key(org.supervisor)
+    call_command("apikey", "revoke", raw, stdout=io.StringIO())
+    call_command("apikey", "revoke", str(ApiKey.objects.get(user=org.supervisor).pk), stdout=io.StringIO())
+    assert_problem(Api(raw).get("/complaints/"), 401)
+    assert_problem(Api(other).get("/complaints/"), 401)
+
+
 def test_a_key_of_a_deactivated_user_is_401(org):
     api = api_for(org.reception)
     org.reception.is_active = False
@@ -125,6 +133,14 @@ def test_apikey_create_prints_the_key_once_and_it_works(org, capsys):
     key = ApiKey.objects.get()
     assert key.scope == "read" and [o.code for o in key.offices.all()] == ["Y01"]
     assert Api(raw).get("/complaints/").status_code == 200
+
+
+def test_apikey_create_takes_several_offices_either_way(org):
+    call_command("apikey", "create", "--user", "quality", "--office", "Y01", "Y02", stdout=io.StringIO())
+    call_command(
+        "apikey", "create", "--user", "quality", "--office", "Y01", "--office", "Y02", stdout=io.StringIO()
+    )
+    assert [sorted(o.code for o in k.offices.all()) for k in ApiKey.objects.all()] == [["Y01", "Y02"]] * 2
 
 
 def test_apikey_create_refuses_an_office_the_user_does_not_work_in(org):

@@ -21,10 +21,11 @@ class Command(BaseCommand):
         create.add_argument("--user", required=True, help="the username the key acts as")
         create.add_argument(
             "--office",
-            action="append",
+            action="extend",
+            nargs="+",
             default=[],
             metavar="CODE",
-            help="limit the key to this office (repeat for several; default: all of the user's offices)",
+            help="limit the key to these offices (--office Y01 Y02, or repeated; default: all the user's)",
         )
         create.add_argument(
             "--scope", choices=["read", "write"], default="write", help="read: GET only (default: write)"
