@@ -252,6 +252,11 @@ def _commit(
     return c
 
 
+def _visibility(told: bool) -> str:
+    """Whether an event is what the complainant was told (shown on the portal) or internal."""
+    return ComplaintEvent.Visibility.COMPLAINANT if told else ComplaintEvent.Visibility.INTERNAL
+
+
 def _now(at: dt.datetime | None) -> dt.datetime:
     if at is not None and timezone.is_naive(at):
         raise ValueError("naive datetime")
@@ -747,9 +752,7 @@ def note(
     changes: dict[str, list[Any]] = {}
     if tell_complainant and c.answered_at is None:
         _set(c, changes, answered_at=now)
-    visibility = (
-        ComplaintEvent.Visibility.COMPLAINANT if tell_complainant else ComplaintEvent.Visibility.INTERNAL
-    )
+    visibility = _visibility(tell_complainant)
     return _commit(
         c, by, EventType.NOTE, now, changes, from_status=c.status, note=text, visibility=visibility
     )
@@ -815,9 +818,7 @@ def resolve(
     if c.answered_at is None:
         values["answered_at"] = now
     _set(c, changes, **values)
-    visibility = (
-        ComplaintEvent.Visibility.COMPLAINANT if tell_complainant else ComplaintEvent.Visibility.INTERNAL
-    )
+    visibility = _visibility(tell_complainant)
     return _commit(
         c,
         by,
