@@ -91,3 +91,16 @@ def test_an_unknown_filter_value_is_a_form_error_not_a_crash(org):
     f = ComplaintFilter({"status": ["nonsense"]}, queryset=Complaint.objects.all())
     assert not f.is_valid()
     assert "status" in f.errors
+
+
+def test_a_date_far_in_the_future_is_a_form_error_not_a_crash(org):
+    f = ComplaintFilter({"received_before": "9999-12-31"}, queryset=Complaint.objects.all())
+    assert not f.is_valid()
+    assert "received_before" in f.errors
+
+
+def test_column_filters_do_not_make_the_query_distinct(org, make_complaint):
+    make_complaint()
+    f = ComplaintFilter({"status": ["received"], "office": ["Y01"]}, queryset=Complaint.objects.all())
+    assert f.is_valid()
+    assert "DISTINCT" not in str(f.qs.query)

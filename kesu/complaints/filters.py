@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters as df
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,24 +20,44 @@ from .search import search_q
 _NUMBER = r"^[A-Za-z0-9]+-\d{6}-\d{4}$"
 
 
+def _sane_year(value: dt.date) -> None:
+    # The filter adds a day and converts to the company zone: 9999-12-31 would overflow.
+    if not 1970 <= value.year <= 2999:
+        raise ValidationError(_("日期超出范围。"))
+
+
 class ComplaintFilter(df.FilterSet):
+    # distinct=False throughout: columns of the complaint or to-one joins never repeat a row, and
+    # SELECT DISTINCT over every column would sort all matches for each page.
     office = df.ModelMultipleChoiceFilter(
-        field_name="office__code", to_field_name="code", queryset=Office.objects.all(), label=_("管理处")
+        field_name="office__code",
+        to_field_name="code",
+        queryset=Office.objects.all(),
+        label=_("管理处"),
+        distinct=False,
     )
-    status = df.MultipleChoiceFilter(choices=Status.choices, label=_("状态"))
-    nature = df.MultipleChoiceFilter(choices=Nature.choices, label=_("性质"))
-    severity = df.MultipleChoiceFilter(choices=Severity.choices, label=_("严重程度"))
+    status = df.MultipleChoiceFilter(choices=Status.choices, label=_("状态"), distinct=False)
+    nature = df.MultipleChoiceFilter(choices=Nature.choices, label=_("性质"), distinct=False)
+    severity = df.MultipleChoiceFilter(choices=Severity.choices, label=_("严重程度"), distinct=False)
     category = df.ModelMultipleChoiceFilter(
-        field_name="category__code", to_field_name="code", queryset=Category.objects.all(), label=_("分类")
+        field_name="category__code",
+        to_field_name="code",
+        queryset=Category.objects.all(),
+        label=_("分类"),
+        distinct=False,
     )
     department = df.ModelChoiceFilter(queryset=Department.objects.all(), label=_("责任部门"))
-    channel = df.MultipleChoiceFilter(choices=Channel.choices, label=_("渠道"))
+    channel = df.MultipleChoiceFilter(choices=Channel.choices, label=_("渠道"), distinct=False)
     is_major = df.BooleanFilter(label=_("重大投诉"))
     overdue = df.ChoiceFilter(
         choices=[("any", _("任一超时")), *Deadline.choices], method="filter_overdue", label=_("超时")
     )
-    received_after = df.DateFilter(method="filter_received_after", label=_("受理日期从"))
-    received_before = df.DateFilter(method="filter_received_before", label=_("受理日期至"))
+    received_after = df.DateFilter(
+        method="filter_received_after", label=_("受理日期从"), validators=[_sane_year]
+    )
+    received_before = df.DateFilter(
+        method="filter_received_before", label=_("受理日期至"), validators=[_sane_year]
+    )
     repeat = df.BooleanFilter(method="filter_repeat", label=_("仅重复投诉"))
     q = df.CharFilter(method="filter_q", label=_("搜索"))
 
