@@ -244,7 +244,16 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(lambda: redis_reachable(self.url), timeout=10, what="redis-server")
+        wait_until(
+            lambda: redis_reachable(self.url) or self.proc.poll() is not None, timeout=10, what="redis-server"
+        )
+        # On a shared machine another process may take the port while our server is stopped: then
+        # say so, instead of letting the test talk to somebody else's server.
+        import redis
+
+        assert self.proc.poll() is None, f"redis-server exited: port {self.port} was taken by another process"
+        pid = redis.Redis.from_url(self.url, socket_connect_timeout=1).info("server").get("process_id")
+        assert pid == self.proc.pid, f"port {self.port} was taken by another redis-server"
         return self
 
     def stop(self) -> None:
