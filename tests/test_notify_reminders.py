@@ -212,3 +212,11 @@ def test_no_digest_when_nothing_is_overdue(org):
     register(org)
     assert reminders.send_digests(local(2026, 3, 10, 10, 5)) == 0
     assert not Outbox.objects.filter(kind="digest").exists()
+
+
+def test_admins_see_each_escalation(org, admin_client):
+    c = register(org)
+    sweep_all(local(2026, 3, 10, 10, 21))
+    sweep_all(local(2026, 3, 10, 11, 21))
+    page = admin_client.get("/admin/notify/escalation/")
+    assert page.status_code == 200 and c.number in page.content.decode()

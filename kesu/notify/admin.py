@@ -5,7 +5,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .messages import DEFAULTS, VARIABLES
-from .models import MessageTemplate, NotificationPreference, OfficeChannel, Outbox
+from .models import Escalation, MessageTemplate, NotificationPreference, OfficeChannel, Outbox
 
 
 @admin.register(Outbox)
@@ -117,3 +117,34 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         if kind in DEFAULTS and "subject" not in initial:
             initial["subject"], initial["body"] = DEFAULTS[kind]
         return initial
+
+
+@admin.register(Escalation)
+class EscalationAdmin(admin.ModelAdmin):
+    """Read-only: which passed deadlines climbed which tier of the ladder, and when."""
+
+    list_display = ["number", "kind", "due_at", "tier", "at"]
+    list_filter = ["tier", "breach__kind"]
+    search_fields = ["breach__complaint__number"]
+    list_select_related = ["breach", "breach__complaint"]
+
+    @admin.display(description=_("投诉编号"), ordering="breach__complaint__number")
+    def number(self, obj: Escalation) -> str:
+        return obj.breach.complaint.number
+
+    @admin.display(description=_("时限"))
+    def due_at(self, obj: Escalation):
+        return obj.breach.due_at
+
+    @admin.display(description=_("时限类型"))
+    def kind(self, obj: Escalation) -> str:
+        return obj.breach.get_kind_display()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
