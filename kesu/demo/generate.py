@@ -374,6 +374,7 @@ def _organisation(rng: random.Random, n_offices: int, say: Callable[[str], None]
     ) -> User:
         u = User(
             username=username,
+            email=f"{username}@demo.kesu.local",  # the demo's e-mail log fills as people work
             password=password,
             role=role,
             department=dept,
