@@ -32,14 +32,22 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ValueError(f"{name} must be true or false, not {raw!r}")
 
 
-def env_int(name: str, default: int) -> int:
+def _env_parsed(name: str, default, parse, what: str):
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+        raise ValueError(f"{name} must be {what}, not {raw!r}") from None
+
+
+def env_int(name: str, default: int) -> int:
+    return _env_parsed(name, default, int, "a whole number")
+
+
+def env_float(name: str, default: float) -> float:
+    return _env_parsed(name, default, float, "a number")
 
 
 KESU_HOME = Path(env_str("KESU_HOME") or BASE_DIR / "var").resolve()
@@ -299,16 +307,6 @@ SPECTACULAR_SETTINGS = {
 # settings only decide how and when rows are sent. See docs/decisions/0005-notification-delivery.md.
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, not {raw!r}") from None
-
-
 def _env_pairs(name: str, default: dict[str, str]) -> dict[str, str]:
     """`a=1,b=2` → {"a": "1", "b": "2"} over the defaults."""
     result = dict(default)
@@ -337,18 +335,18 @@ KESU_SMS_HTTP_TOKEN = env_str("KESU_SMS_HTTP_TOKEN")  # secret, sent as a bearer
 KESU_SMS_SIGN_NAME = env_str("KESU_SMS_SIGN_NAME", "客诉")  # 短信签名
 # Provider template ids by message kind, e.g. ack=SMS_1001,progress=SMS_1002,result=SMS_1003.
 KESU_SMS_TEMPLATES = _env_pairs("KESU_SMS_TEMPLATES", {})
-KESU_NOTIFY_HTTP_TIMEOUT = _env_float("KESU_NOTIFY_HTTP_TIMEOUT", 10.0)
+KESU_NOTIFY_HTTP_TIMEOUT = env_float("KESU_NOTIFY_HTTP_TIMEOUT", 10.0)
 # Staff without their own notification settings: in-app, plus e-mail when their account has an address.
 KESU_NOTIFY_EMAIL_BY_DEFAULT = env_bool("KESU_NOTIFY_EMAIL_BY_DEFAULT", True)
 
 # The deliverer: how often the embedded sweeper (and beat) deliver and sweep, how many rows one claim
 # takes, how long a claim is held before another deliverer may retry it, and the retry back-off.
-KESU_DELIVERY_SECONDS = _env_float("KESU_DELIVERY_SECONDS", 3.0)
-KESU_SWEEP_SECONDS = _env_float("KESU_SWEEP_SECONDS", 30.0)
+KESU_DELIVERY_SECONDS = env_float("KESU_DELIVERY_SECONDS", 3.0)
+KESU_SWEEP_SECONDS = env_float("KESU_SWEEP_SECONDS", 30.0)
 KESU_DELIVERY_BATCH = env_int("KESU_DELIVERY_BATCH", 50)
-KESU_DELIVERY_LEASE_SECONDS = _env_float("KESU_DELIVERY_LEASE_SECONDS", 60.0)
-KESU_DELIVERY_BACKOFF_SECONDS = _env_float("KESU_DELIVERY_BACKOFF_SECONDS", 30.0)
-KESU_DELIVERY_BACKOFF_MAX_SECONDS = _env_float("KESU_DELIVERY_BACKOFF_MAX_SECONDS", 3600.0)
+KESU_DELIVERY_LEASE_SECONDS = env_float("KESU_DELIVERY_LEASE_SECONDS", 60.0)
+KESU_DELIVERY_BACKOFF_SECONDS = env_float("KESU_DELIVERY_BACKOFF_SECONDS", 30.0)
+KESU_DELIVERY_BACKOFF_MAX_SECONDS = env_float("KESU_DELIVERY_BACKOFF_MAX_SECONDS", 3600.0)
 KESU_DELIVERY_MAX_ATTEMPTS = env_int("KESU_DELIVERY_MAX_ATTEMPTS", 10)
 
 
@@ -356,7 +354,7 @@ def _due_soon_minutes() -> dict[str, float]:
     defaults = {"forward": 5, "report": 15, "answer": 240, "resolve": 120, "rectify": 120, "callback": 120}
     raw = env_str("KESU_DUE_SOON_MINUTES")
     if raw and "=" not in raw:
-        return dict.fromkeys(defaults, _env_float("KESU_DUE_SOON_MINUTES", 0))
+        return dict.fromkeys(defaults, env_float("KESU_DUE_SOON_MINUTES", 0))
     pairs = _env_pairs("KESU_DUE_SOON_MINUTES", {k: str(v) for k, v in defaults.items()})
     try:
         return {k: float(v) for k, v in pairs.items()}
@@ -369,8 +367,8 @@ def _due_soon_minutes() -> dict[str, float]:
 # KESU_ESCALATE_EVERY_MINUTES while a deadline stays passed (breaches older than
 # KESU_ESCALATE_MAX_AGE_HOURS are left to the digest), and send managers their overdue digest daily.
 KESU_DUE_SOON_MINUTES = _due_soon_minutes()
-KESU_ESCALATE_EVERY_MINUTES = _env_float("KESU_ESCALATE_EVERY_MINUTES", 60.0)
-KESU_ESCALATE_MAX_AGE_HOURS = _env_float("KESU_ESCALATE_MAX_AGE_HOURS", 48.0)
+KESU_ESCALATE_EVERY_MINUTES = env_float("KESU_ESCALATE_EVERY_MINUTES", 60.0)
+KESU_ESCALATE_MAX_AGE_HOURS = env_float("KESU_ESCALATE_MAX_AGE_HOURS", 48.0)
 KESU_DIGEST_TIME = env_str("KESU_DIGEST_TIME", "08:00")
 KESU_DIGEST_ROLES = [
     r for r in env_str("KESU_DIGEST_ROLES", "cs_manager,director,dept_manager,quality").split(",") if r
