@@ -23,7 +23,7 @@ _NUMBER = r"^[A-Za-z0-9]+-\d{6}-\d{4}$"
 def _sane_year(value: dt.date) -> None:
     # The filter adds a day and converts to the company zone: 9999-12-31 would overflow.
     if not 1970 <= value.year <= 2999:
-        raise ValidationError(_("日期超出范围。"))
+        raise ValidationError(_("日期须在 1970 年至 2999 年之间。"))
 
 
 class ComplaintFilter(df.FilterSet):

@@ -55,39 +55,32 @@ def _robot_field(db_field, kwargs):
     return None
 
 
+class _RobotColumns(admin.ModelAdmin):
+    """Robot webhooks: shown as yes/no in lists, edited as secrets."""
+
+    @admin.display(boolean=True, description=_("企业微信"))
+    def has_wecom(self, obj):
+        return bool(obj.wecom_webhook)
+
+    @admin.display(boolean=True, description=_("钉钉"))
+    def has_dingtalk(self, obj):
+        return bool(obj.dingtalk_webhook)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        return _robot_field(db_field, kwargs) or super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
 @admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(admin.ModelAdmin):
+class NotificationPreferenceAdmin(_RobotColumns):
     list_display = ["user", "email", "sms", "has_wecom", "has_dingtalk", "kinds"]
     search_fields = ["user__username", "user__display_name"]
     autocomplete_fields = ["user"]
 
-    @admin.display(boolean=True, description=_("企业微信"))
-    def has_wecom(self, obj):
-        return bool(obj.wecom_webhook)
-
-    @admin.display(boolean=True, description=_("钉钉"))
-    def has_dingtalk(self, obj):
-        return bool(obj.dingtalk_webhook)
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        return _robot_field(db_field, kwargs) or super().formfield_for_dbfield(db_field, request, **kwargs)
-
 
 @admin.register(OfficeChannel)
-class OfficeChannelAdmin(admin.ModelAdmin):
+class OfficeChannelAdmin(_RobotColumns):
     list_display = ["office", "is_active", "has_wecom", "has_dingtalk", "kinds"]
     list_filter = ["is_active"]
-
-    @admin.display(boolean=True, description=_("企业微信"))
-    def has_wecom(self, obj):
-        return bool(obj.wecom_webhook)
-
-    @admin.display(boolean=True, description=_("钉钉"))
-    def has_dingtalk(self, obj):
-        return bool(obj.dingtalk_webhook)
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        return _robot_field(db_field, kwargs) or super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 @admin.register(MessageTemplate)
