@@ -102,9 +102,16 @@ def example_clause(content: str, word: str) -> str:
     return ""
 
 
-def _keywords(samples: list[tuple[str, str, str]], corpus_df: Counter, corpus_n: int) -> list[str]:
-    """Up to MAX_KEYWORDS distinctive words, each covering complaints the earlier ones do not."""
-    docs = [_tokens(s) for s, _c, _n in samples]
+def _keywords(
+    samples: list[tuple[str, str, str]],
+    corpus_df: Counter,
+    corpus_n: int,
+    docs: list[set[str]] | None = None,
+) -> list[str]:
+    """Up to MAX_KEYWORDS distinctive words, each covering complaints the earlier ones do not.
+    `docs`: the samples' words, when the caller has already cut them."""
+    if docs is None:
+        docs = [_tokens(s) for s, _c, _n in samples]
     df: Counter = Counter()
     for d in docs:
         df.update(d)
@@ -201,12 +208,14 @@ def write_summary(
         .order_by("-received_at", "-id")
         .values_list("search_text", "content", "complainant_name")[:SAMPLE_PER_CATEGORY]
     )
-    corpus = [s for rows in samples.values() for s in rows] + assist_sample
+    docs = {code: [_tokens(s) for s, _c, _n in rows] for code, rows in samples.items()}
+    assist_docs = [_tokens(s) for s, _c, _n in assist_sample]
     corpus_df: Counter = Counter()
-    for s, _c, _n in corpus:
-        corpus_df.update(_tokens(s))
-    words = {code: _keywords(rows, corpus_df, len(corpus)) for code, rows in samples.items()}
-    assist_words = _keywords(assist_sample, corpus_df, len(corpus))
+    for d in [*(d for ds in docs.values() for d in ds), *assist_docs]:
+        corpus_df.update(d)
+    corpus_n = sum(map(len, docs.values())) + len(assist_docs)
+    words = {code: _keywords(rows, corpus_df, corpus_n, docs[code]) for code, rows in samples.items()}
+    assist_words = _keywords(assist_sample, corpus_df, corpus_n, assist_docs)
 
     # Exact counts for every word used, and the seasonal words, in one query.
     aggs: dict[str, Count] = {}
