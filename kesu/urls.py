@@ -14,7 +14,6 @@ admin.site.index_title = "投诉处理与系统配置"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz),
-    path("api/v1/reports/monthly/", include("kesu.reports.api_urls")),
     path("api/", include("kesu.api.urls")),
     path("reports/", include("kesu.reports.urls")),
     path("portal/", include("kesu.portal.urls")),

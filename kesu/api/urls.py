@@ -20,6 +20,7 @@ router.register("webhooks", views.WebhookViewSet, basename="webhook")
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("v1/choices/", views.ChoicesView.as_view(), name="choices"),
+    path("v1/reports/monthly/", views.MonthlyReportView.as_view(), name="report-monthly"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
     # Anything else under /api/ is a problem+json 404, never the HTML page.

@@ -33,6 +33,8 @@ from kesu.complaints.models import Category, Complaint
 from kesu.notify.models import Outbox
 from kesu.org.choices import DepartmentType
 from kesu.org.models import Department, Office, Resident, Unit, User
+from kesu.reports.monthly import ReportAccessError, compute
+from kesu.reports.period import Period, PeriodError
 
 from . import idempotency
 from . import serializers as s
@@ -388,6 +390,86 @@ class ChoicesView(ApiMixin, APIView):
                 "department_type": pairs(DepartmentType.choices),
             }
         )
+
+
+# ------------------------------------------------------------------------------------------------
+# reports
+
+_REPORT_KEYS = (
+    "period",
+    "scope",
+    "total",
+    "by_nature",
+    "major",
+    "valid_by_category",
+    "valid_by_office",
+    "annex1",
+    "annex2",
+    "kpis",
+    "previous",
+    "summary",
+)
+MONTHLY_REPORT_SCHEMA = {
+    "type": "object",
+    "description": (
+        "客户投诉工作月报: every figure of the monthly report (definitions in kesu/reports/README.md). "
+        "Shares are percentages whose column adds up to exactly 100 at the shown precision."
+    ),
+    "properties": {
+        "period": {"type": "object"},
+        "scope": {"type": "object"},
+        "total": {"type": "integer"},
+        "by_nature": {"type": "object"},
+        "major": {"type": "integer"},
+        "valid_by_category": {"type": "array", "items": {"type": "object"}},
+        "valid_by_office": {"type": "array", "items": {"type": "object"}},
+        "annex1": {"type": "object"},
+        "annex2": {"type": "object"},
+        "kpis": {"type": "object"},
+        "previous": {"type": "object"},
+        "summary": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": list(_REPORT_KEYS),
+}
+
+
+class MonthlyReportView(ApiMixin, APIView):
+    """The monthly report as JSON: the same computation as the report page and the files."""
+
+    permission_classes = [ApiAccess]
+
+    @extend_schema(
+        summary="The monthly complaint report (客户投诉工作月报) for a month or several",
+        parameters=[
+            OpenApiParameter("month", str, required=True, description="first month, YYYY-MM"),
+            OpenApiParameter("to", str, description="last month, YYYY-MM (default: `month`)"),
+            OpenApiParameter(
+                "office",
+                str,
+                description="an office code; default: everything the caller (and the key) may see",
+            ),
+        ],
+        responses={200: MONTHLY_REPORT_SCHEMA},
+    )
+    def get(self, request):
+        params = request.query_params
+        try:
+            month = params.get("month") or ""
+            if not month:
+                raise PeriodError("month", _("请指定月份，例如 month=2026-02。"))
+            period = Period.parse(month, params.get("to") or None)
+            report = compute(
+                request.user, period, params.get("office") or None, limit=key_office_ids(request)
+            )
+        except PeriodError as e:
+            raise exceptions.ValidationError({e.field: [e.message]}) from None
+        except ReportAccessError as e:
+            if e.status == 401:
+                raise exceptions.NotAuthenticated(e.message) from None
+            if e.status == 404:
+                raise exceptions.NotFound(e.message) from None
+            raise exceptions.PermissionDenied(e.message) from None
+        return Response(report)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -103,20 +103,25 @@ def can_view_reports(user: User | None) -> bool:
     )
 
 
-def resolve_scope(user: User | None, office_code: str | None = None) -> Scope:
-    """The company, or one office, as far as this user may see (an office director: their office)."""
+def resolve_scope(
+    user: User | None, office_code: str | None = None, limit: Collection[int] | None = None
+) -> Scope:
+    """The company, or one office, as far as this user may see (an office director: their office).
+    `limit`: office ids the caller is further limited to (an API key's offices)."""
     if user is None or not user.is_authenticated:
         raise ReportAccessError(401, "请先登录。")
     if not can_view_reports(user):
         raise ReportAccessError(403, "您的角色不能查看投诉统计报表。")
     code = (office_code or "").strip()
     mine = Office.objects.all() if user.is_company_wide else user.offices.all()
+    if limit is not None:
+        mine = mine.filter(pk__in=list(limit))
     if code:
         office = mine.filter(code__iexact=code).first()
         if office is None:
             raise ReportAccessError(404, f"找不到管理处“{code[:20]}”，或您无权查看。", "office")
         return Scope("office", office, [office])
-    if user.is_company_wide:
+    if user.is_company_wide and limit is None:
         return Scope("company")
     offices = list(mine.order_by("code"))
     if not offices:
@@ -130,6 +135,8 @@ def scoped_complaints(user: User, scope: Scope) -> QuerySet[Complaint]:
     qs = Complaint.objects.visible_to(user)
     if scope.office is not None:
         qs = qs.filter(office=scope.office)
+    elif scope.offices is not None:
+        qs = qs.filter(office__in=[o.pk for o in scope.offices])
     return qs
 
 
@@ -601,10 +608,12 @@ def compute(
     *,
     as_of: dt.datetime | None = None,
     with_summary: bool = True,
+    limit: Collection[int] | None = None,
 ) -> dict:
-    """The report as a JSON-ready dict. Raises ReportAccessError for users who may not have it."""
+    """The report as a JSON-ready dict. Raises ReportAccessError for users who may not have it.
+    `limit`: office ids the caller is limited to beyond the user's own scope (an API key's offices)."""
     as_of = as_of or timezone.now()
-    scope = resolve_scope(user, office)
+    scope = resolve_scope(user, office, limit)
     base = scoped_complaints(user, scope)
     all_rows = _complaint_rows(base, period, as_of)
     merged_rows = [r for r in all_rows if r.merged]
@@ -820,9 +829,15 @@ def compute(
     return report
 
 
-def trend(user: User, period: Period, office: str | None = None, months: int = 12) -> dict:
+def trend(
+    user: User,
+    period: Period,
+    office: str | None = None,
+    months: int = 12,
+    limit: Collection[int] | None = None,
+) -> dict:
     """Complaints and valid complaints per month for the `months` months ending with the period's last."""
-    scope = resolve_scope(user, office)
+    scope = resolve_scope(user, office, limit)
     window = Period(add_months(period.last, -(months - 1)), period.last)
     tz = window.start.tzinfo
     qs = (

@@ -7,5 +7,4 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("monthly/", views.monthly_page, name="monthly"),
     path("dashboard/", views.dashboard, name="dashboard"),
-    path("api/monthly/", views.monthly_api, name="monthly_api"),
 ]

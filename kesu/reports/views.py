@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -16,28 +16,6 @@ from .period import Period, PeriodError, add_months
 from .render import FORMATS, document_context, filename
 from .render import render as render_report
 
-PROBLEM = "application/problem+json"
-_TITLES = {
-    400: ("validation_error", "请求数据有误"),
-    401: ("not_authenticated", "需要身份验证"),
-    403: ("permission_denied", "没有权限"),
-    404: ("not_found", "找不到资源"),
-}
-
-
-def problem(status: int, detail: str, errors: dict[str, str] | None = None) -> JsonResponse:
-    code, title = _TITLES[status]
-    body = {
-        "type": f"urn:kesu:problem:{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if errors:
-        body["errors"] = errors
-    return JsonResponse(body, status=status, content_type=PROBLEM, json_dumps_params={"ensure_ascii": False})
-
 
 def last_month() -> str:
     today = timezone.localdate()
@@ -49,22 +27,6 @@ def _period(request: HttpRequest, default_month: str | None) -> Period:
     if not month:
         raise PeriodError("month", "请指定月份，例如 month=2026-02。")
     return Period.parse(month, request.GET.get("to") or None)
-
-
-@require_GET
-def monthly_api(request: HttpRequest) -> HttpResponse:
-    """GET /api/v1/reports/monthly/?month=2026-02[&to=2026-03][&office=Y01] → the report as JSON."""
-    user = request.user
-    if not user.is_authenticated:
-        return problem(401, "请先登录。")
-    try:
-        period = _period(request, None)
-        report = compute(user, period, request.GET.get("office") or None)
-    except PeriodError as e:
-        return problem(400, e.message, {e.field: e.message})
-    except ReportAccessError as e:
-        return problem(e.status, e.message, {e.field: e.message} if e.field and e.status == 400 else None)
-    return JsonResponse(report, json_dumps_params={"ensure_ascii": False})
 
 
 @require_GET
