@@ -220,3 +220,30 @@ def test_admins_see_each_escalation(org, admin_client):
     sweep_all(local(2026, 3, 10, 11, 21))
     page = admin_client.get("/admin/notify/escalation/")
     assert page.status_code == 200 and c.number in page.content.decode()
+
+
+def test_each_automatic_escalation_is_on_the_complaints_record_once(org, client):
+    from kesu.api.models import WebhookSubscription
+    from kesu.complaints.models import ComplaintEvent
+
+    hook = WebhookSubscription.objects.create(
+        owner=org.quality, url="http://127.0.0.1:9/hook", secret="s", events=["escalated"]
+    )
+    c = register(org)
+    sweep_all(local(2026, 3, 10, 10, 21))
+    sweep_all(local(2026, 3, 10, 11, 21))
+    sweep_all(local(2026, 3, 10, 11, 40))  # same interval: no second entry
+    sweep_all(local(2026, 3, 10, 12, 21))
+    events = list(ComplaintEvent.objects.filter(complaint=c, type="escalated").order_by("at"))
+    assert [(e.data["tier"], e.data["kind"], e.data["automatic"], e.actor_id) for e in events] == [
+        (2, "forward", True, None),
+        (3, "forward", True, None),
+    ]
+    assert events[0].data["overdue_minutes"] == 61
+    c.refresh_from_db()
+    assert c.tier == 0 and c.status == "received"  # the alarm does not move the handling tier
+    # The handling record shows it; a webhook subscribed to "escalated" hears it.
+    client.force_login(org.supervisor)
+    html = client.get(f"/complaints/{c.number}/").content.decode()
+    assert html.count("超时自动升级") == 2 and "管理处主任" in html
+    assert Outbox.objects.filter(channel="webhook", payload__subscription=hook.pk).count() == 2

@@ -155,6 +155,8 @@ def _value(attname: str, value: Any, names: dict[str, dict[Any, str]]) -> str:
 
 
 def _title(e: ComplaintEvent) -> str:
+    if e.type == EventType.ESCALATED and (e.data or {}).get("automatic"):
+        return _("超时自动升级")
     if e.type == EventType.NOTE:
         return _("告知投诉人进展") if e.visibility == ComplaintEvent.Visibility.COMPLAINANT else _("内部备注")
     return _label(EventType, e.type)
@@ -181,6 +183,11 @@ def _details(e: ComplaintEvent) -> list[tuple[str, str]]:
         out.append((_("原因"), _label(DeclineReason, d.get("reason"))))
     elif t == EventType.ESCALATED:
         out.append((_("升级至"), _label(Tier, d.get("tier"))))
+        if d.get("automatic") and d.get("kind"):
+            from kesu.complaints.choices import Deadline
+
+            out.append((_("超时"), _label(Deadline, d["kind"])))
+            out.append((_("时限"), _fmt_dt(d.get("due_at"))))
     elif t in (EventType.LINKED, EventType.MERGED):
         out.append((_("目标投诉"), str(d.get("target", ""))))
     elif t == EventType.MERGED_IN:
@@ -202,7 +209,7 @@ def _details(e: ComplaintEvent) -> list[tuple[str, str]]:
 def _tone(e: ComplaintEvent) -> str:
     if e.type == EventType.CALLED_BACK:
         return "callback"  # the complainant's own words: neither internal nor a message to them
-    if e.type == EventType.OVERDUE:
+    if e.type == EventType.OVERDUE or (e.type == EventType.ESCALATED and (e.data or {}).get("automatic")):
         return "alert"
     if e.type == EventType.CONTACT_REVEALED:
         return "audit"
