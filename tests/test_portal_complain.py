@@ -168,3 +168,36 @@ def test_words_are_shown_as_text_never_run_as_script(client, org, resident):
         page = client.get(url).content.decode()
         assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;" in client.get(reverse("portal:detail", args=[c.number])).content.decode()
+
+
+def test_residents_see_their_own_photos_and_nothing_else(client, org, resident):
+    import io
+
+    from kesu.complaints import services
+
+    photo = jpeg_bytes()
+    post(client, key=complain_form(client), org=org, photos=[upload("IMG_0001.jpg", photo)])
+    c = Complaint.objects.get()
+    mine = c.attachments.get()
+    # A photo staff add while handling it (a site check) stays internal.
+    services.add_attachment(c, org.supervisor, io.BytesIO(jpeg_bytes(color=(0, 90, 0))), "site.jpg")
+    staff_photo = c.attachments.exclude(pk=mine.pk).get()
+
+    page = client.get(reverse("portal:detail", args=[c.number])).content.decode()
+    own_url = reverse("portal:photo", args=[c.number, mine.pk])
+    staff_url = reverse("portal:photo", args=[c.number, staff_photo.pk])
+    assert "您提交的照片 1 张" in page and own_url in page and staff_url not in page
+    response = client.get(own_url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert b"".join(response.streaming_content) == photo
+    assert response["Cache-Control"] == "private, max-age=3600"
+    assert client.get(staff_url).status_code == 404
+
+    # Another resident (or nobody) gets nothing.
+    from kesu.org.models import User
+
+    other = User.objects.create(username="r-13911112222", role="resident", phone="13911112222")
+    client.force_login(other, backend="django.contrib.auth.backends.ModelBackend")
+    assert client.get(own_url).status_code == 404
+    client.logout()
+    assert client.get(own_url).status_code == 302

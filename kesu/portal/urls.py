@@ -11,6 +11,7 @@ urlpatterns = [
     path("new/", views.complain, name="new"),
     path("c/<str:number>/", views.detail, name="detail"),
     path("c/<str:number>/sent/", views.sent, name="sent"),
+    path("c/<str:number>/photos/<int:pk>/", views.photo, name="photo"),
     path("c/<str:number>/rate/", views.rate, name="rate"),
     path("c/<str:number>/withdraw/", views.withdraw, name="withdraw"),
     path("l/<str:token>/", views.open_link, name="link"),

@@ -17,7 +17,7 @@ from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -375,7 +375,15 @@ def sent(request: HttpRequest, number: str) -> HttpResponse:
 # follow, rate, withdraw
 
 
-def _detail_context(c: Complaint) -> dict:
+def _own_photos(c: Complaint, user) -> list:
+    """The photos the resident sent themselves; photos staff attach (site checks, work) stay internal.
+    None through a signed link read without signing in: photos are served to the signed-in resident."""
+    if not is_resident(user):
+        return []
+    return list(c.attachments.filter(kind="image", uploaded_by=user).order_by("pk"))
+
+
+def _detail_context(c: Complaint, user) -> dict:
     entries = progress.timeline(c)
     return {
         "c": c,
@@ -384,9 +392,22 @@ def _detail_context(c: Complaint) -> dict:
         "entries": entries,
         # What was done, beside the rating question (only when it was told to the complainant).
         "resolution": next((e.text for e in reversed(entries) if e.title == "已处理完毕"), ""),
-        "photo_count": c.attachments.filter(kind="image").count(),
+        "photos": _own_photos(c, user),
         "unit_label": _unit_label(c.unit) if c.unit_id else "",
     }
+
+
+@portal_page
+@resident_required
+def photo(request: HttpRequest, number: str, pk: int) -> HttpResponse:
+    """One of the resident's own photos, through the complaint's scope; anything else is 404."""
+    c = _complaint(request, number)
+    att = next((a for a in _own_photos(c, request.user) if a.pk == pk), None) if c else None
+    if att is None:
+        return _not_found(request)
+    response = FileResponse(att.file.open("rb"), content_type=att.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @portal_page
@@ -396,7 +417,7 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
     if c is None:
         return _not_found(request)
     c = Complaint.objects.select_related("office", "unit__building__office").get(pk=c.pk)
-    context = _detail_context(c)
+    context = _detail_context(c, request.user)
     actions = services.allowed_actions(c, request.user)
     context["rate_form"] = (
         RateForm(initial={"version": c.version}) if progress.can_rate(c, request.user) else None
@@ -443,7 +464,7 @@ def rate(request: HttpRequest, number: str) -> HttpResponse:
                 messages.success(request, "感谢您的评价！")
             return redirect("portal:detail", number=c.number)
     c = Complaint.objects.select_related("office", "unit__building__office").get(pk=c.pk)
-    context = _detail_context(c)
+    context = _detail_context(c, request.user)
     context.update(rate_form=form, withdraw_form=None, satisfactions=icons.faces())
     return render(request, "portal/detail.html", context, status=400)
 
@@ -482,7 +503,7 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
     if is_resident(request.user) and request.user.phone == phone:
         return redirect("portal:detail", number=c.number)
     c = Complaint.objects.select_related("office", "unit__building__office").get(pk=c.pk)
-    context = _detail_context(c)
+    context = _detail_context(c, request.user)
     detail_url = reverse("portal:detail", args=[c.number])
     context.update(
         via_link=True,
