@@ -90,3 +90,44 @@ def test_dashboard_is_for_company_roles(client, org, data):
     assert res.status_code == 200
     assert "超时投诉（按管理处，实时）" in res.content.decode()
     assert _login(client, org.director).get("/reports/dashboard/").status_code == 403
+
+
+@pytest.fixture
+def _back_to_chinese():
+    from django.utils import translation
+
+    yield
+    translation.activate("zh-hans")
+
+
+@pytest.mark.usefixtures("_back_to_chinese")
+def test_report_pages_speak_english_around_a_chinese_report(client, org, data):
+    _login(client, org.quality)
+    en = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    html = client.get(PAGE, {"month": "2026-02"}, **en).content.decode()
+    assert 'lang="en"' in html
+    for words in ("Month", "Whole company", "Download:", "Click a number to see the complaints behind it."):
+        assert words in html, words
+    assert "点击数字可查看对应的投诉清单" not in html and "下载：" not in html
+    assert "示范物业2026年2月客户投诉工作月报" in html  # the report itself is the company's Chinese document
+
+    html = client.get("/reports/dashboard/", **en).content.decode()
+    for words in (
+        "Complaints dashboard",
+        "Received today",
+        "Overdue complaints by office (live)",
+        "Valid complaints in the last 30 days: office × category",
+    ):
+        assert words in html, words
+    for chinese in ("投诉看板", "今日受理", "任一时限已过", "此前月均", "数据时间"):
+        assert chinese not in html, chinese
+
+    res = client.get(PAGE, {"month": "2026-2"}, **en)
+    assert "A month looks like YYYY-MM (e.g. 2026-02), not “2026-2”." in res.content.decode()
+    res = client.get(API, {"month": "2026-02", "office": "X9"}, **en)
+    assert res.status_code == 404 and res.json()["detail"].startswith("Not found")
+    _login(client, org.director)
+    assert (
+        "The dashboard is for the quality department"
+        in client.get("/reports/dashboard/", **en).content.decode()
+    )

@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kesu.complaints.choices import OPEN_STATUSES, Deadline, Nature, Status
 from kesu.complaints.deadlines import DUE_FIELD, overdue_q, pending_q
@@ -124,7 +125,7 @@ def compute_dashboard(user: User, now: dt.datetime | None = None) -> dict:
         "deadline_names": {k: str(Deadline(k).label) for k in kinds},
         "heatmap": heat,
         "risers": risers[:5],
-        "month_label": f"{today.year}年{today.month}月",
+        "month_label": _("%(year)s年%(month)s月") % {"year": today.year, "month": today.month},
     }
 
 

@@ -45,6 +45,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kesu.complaints.choices import SATISFIED_VALUES, Nature, Status
 from kesu.complaints.models import Callback, Category, Complaint
@@ -109,9 +110,9 @@ def resolve_scope(
     """The company, or one office, as far as this user may see (an office director: their office).
     `limit`: office ids the caller is further limited to (an API key's offices)."""
     if user is None or not user.is_authenticated:
-        raise ReportAccessError(401, "请先登录。")
+        raise ReportAccessError(401, _("请先登录。"))
     if not can_view_reports(user):
-        raise ReportAccessError(403, "您的角色不能查看投诉统计报表。")
+        raise ReportAccessError(403, _("您的角色不能查看投诉统计报表。"))
     code = (office_code or "").strip()
     mine = Office.objects.all() if user.is_company_wide else user.offices.all()
     if limit is not None:
@@ -119,13 +120,15 @@ def resolve_scope(
     if code:
         office = mine.filter(code__iexact=code).first()
         if office is None:
-            raise ReportAccessError(404, f"找不到管理处“{code[:20]}”，或您无权查看。", "office")
+            raise ReportAccessError(
+                404, _("找不到管理处“%(code)s”，或您无权查看。") % {"code": code[:20]}, "office"
+            )
         return Scope("office", office, [office])
     if user.is_company_wide and limit is None:
         return Scope("company")
     offices = list(mine.order_by("code"))
     if not offices:
-        raise ReportAccessError(403, "您还没有所属的管理处。")
+        raise ReportAccessError(403, _("您还没有所属的管理处。"))
     if len(offices) == 1:
         return Scope("office", offices[0], offices)
     return Scope("offices", None, offices)
@@ -701,13 +704,13 @@ def compute(
     # Annex 1: office × nature (+ row totals, share of the total with two decimals).
     a1_rows = []
     for o in offices:
-        counts = {code: idx.get((o.pk, code), 0) for code, _ in NATURES}
+        counts = {code: idx.get((o.pk, code), 0) for code, _name in NATURES}
         a1_rows.append({"office": _office_json(o), "counts": counts, "total": sum(counts.values())})
     for row, s in zip(
         a1_rows, largest_remainder([r["total"] for r in a1_rows], SHARE_OF_TOTAL_DECIMALS), strict=True
     ):
         row["share"] = num(s)
-    a1_tot = {code: sum(r["counts"][code] for r in a1_rows) for code, _ in NATURES}
+    a1_tot = {code: sum(r["counts"][code] for r in a1_rows) for code, _name in NATURES}
     annex1 = {
         "title": "附件1：客户投诉汇总表",
         "columns": [{"code": code, "name": name} for code, name in NATURES],

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 MAX_MONTHS = 24
@@ -34,7 +35,10 @@ def add_months(d: dt.date, n: int) -> dt.date:
 def parse_month(value: str, field: str = "month") -> dt.date:
     m = _MONTH.match((value or "").strip())
     if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 2000:
-        raise PeriodError(field, f"月份格式应为 YYYY-MM（例如 2026-02），收到“{(value or '')[:20]}”。")
+        raise PeriodError(
+            field,
+            _("月份格式应为 YYYY-MM（例如 2026-02），收到“%(value)s”。") % {"value": (value or "")[:20]},
+        )
     return dt.date(int(m.group(1)), int(m.group(2)), 1)
 
 
@@ -48,10 +52,10 @@ class Period:
         first = parse_month(month, "month")
         last = parse_month(to, "to") if to else first
         if last < first:
-            raise PeriodError("to", "结束月份不能早于开始月份。")
+            raise PeriodError("to", _("结束月份不能早于开始月份。"))
         period = cls(first, last)
         if period.months > MAX_MONTHS:
-            raise PeriodError("to", f"一次最多统计 {MAX_MONTHS} 个月。")
+            raise PeriodError("to", _("一次最多统计 %(n)s 个月。") % {"n": MAX_MONTHS})
         return period
 
     @classmethod

@@ -6,6 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from kesu.org.models import Office
@@ -25,7 +26,7 @@ def last_month() -> str:
 def _period(request: HttpRequest, default_month: str | None) -> Period:
     month = request.GET.get("month") or default_month
     if not month:
-        raise PeriodError("month", "请指定月份，例如 month=2026-02。")
+        raise PeriodError("month", _("请指定月份，例如 month=2026-02。"))
     return Period.parse(month, request.GET.get("to") or None)
 
 
@@ -93,7 +94,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     if not user.is_company_wide:
         return render(
-            request, "reports/denied.html", {"message": "看板仅供公司品质管理部、公司领导查看。"}, status=403
+            request,
+            "reports/denied.html",
+            {"message": _("看板仅供公司品质管理部、公司领导查看。")},
+            status=403,
         )
     data = dash.compute_dashboard(user, now=timezone.now())
     return render(
