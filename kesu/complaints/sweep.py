@@ -67,6 +67,33 @@ def process_one(complaint_id: int, kind: str, now: dt.datetime) -> int | None:
         return sent
 
 
+def record_auto_escalation(
+    c: Complaint, kind: str, tier: int, due_at: dt.datetime, now: dt.datetime
+) -> ComplaintEvent:
+    """The escalation ladder raised a passed deadline to `tier`: on the complaint's record (the handling
+    record, the API's events, webhooks). The handling tier stays; the ladder only raises the alarm.
+    Called inside the transaction that records the escalation."""
+    event = ComplaintEvent.objects.create(
+        complaint=c,
+        type=EventType.ESCALATED,
+        at=now,
+        actor=None,
+        from_status=c.status,
+        to_status=c.status,
+        data={
+            "tier": tier,
+            "automatic": True,
+            "kind": kind,
+            "due_at": due_at.isoformat(),
+            "overdue_minutes": int((now - due_at).total_seconds() // 60),
+        },
+    )
+    from kesu.api.webhooks import queue_webhooks
+
+    queue_webhooks(event)
+    return event
+
+
 def sweep(now: dt.datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     result = SweepResult()

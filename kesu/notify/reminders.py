@@ -21,9 +21,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef
 from django.utils import timezone
 
-from kesu.complaints.choices import Deadline, EventType, Tier
+from kesu.complaints.choices import Deadline, Tier
 from kesu.complaints.deadlines import DUE_FIELD, due_soon_q, overdue_q
-from kesu.complaints.models import Complaint, ComplaintEvent, SlaBreach
+from kesu.complaints.models import Complaint, SlaBreach
+from kesu.complaints.sweep import record_auto_escalation
 from kesu.org.models import User
 
 from . import messages, rules
@@ -162,26 +163,7 @@ def _escalate_one(breach_id: int, complaint_id: int, kind: str, tier: int, now: 
         c = _complaint(complaint_id)
         assert c is not None
         due_at = getattr(c, DUE_FIELD[kind])
-        # On the complaint's own record too (the handling record, the API's events, webhooks): who
-        # was told, and why. The handling tier stays; the ladder only raises the alarm.
-        event = ComplaintEvent.objects.create(
-            complaint=c,
-            type=EventType.ESCALATED,
-            at=now,
-            actor=None,
-            from_status=c.status,
-            to_status=c.status,
-            data={
-                "tier": tier,
-                "automatic": True,
-                "kind": kind,
-                "due_at": due_at.isoformat(),
-                "overdue_minutes": int((now - due_at).total_seconds() // 60),
-            },
-        )
-        from kesu.api.webhooks import queue_webhooks
-
-        queue_webhooks(event)
+        record_auto_escalation(c, kind, tier, due_at, now)
         return rules.queue_for_users(
             c,
             kind="escalation",

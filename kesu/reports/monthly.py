@@ -195,8 +195,7 @@ class _Cell:
     repeat: int = 0
 
 
-_ALL_FIELDS = list(_Cell.__dataclass_fields__)
-_CELL_FIELDS = [f for f in _ALL_FIELDS if f != "n"]
+_ALL_FIELDS = list(_Cell.__dataclass_fields__)  # "n" first
 
 
 @dataclass
@@ -206,8 +205,11 @@ class _Row:
     nature: str
     category_id: int | None
     merged: bool
-    cell: _Cell
-    vals: tuple[int, ...] = ()  # the cell's counts in _ALL_FIELDS order, for fast totals
+    vals: tuple[int, ...]  # the group's counts, in _ALL_FIELDS order
+
+    @property
+    def n(self) -> int:
+        return self.vals[0]
 
 
 def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetime) -> list[_Row]:
@@ -285,7 +287,6 @@ def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetim
                 nature=nature or UNASSESSED,
                 category_id=category_id,
                 merged=bool(is_merged),
-                cell=_Cell(*vals),
                 vals=vals,
             )
         )
@@ -424,7 +425,8 @@ def _category_json(c: Category | None) -> dict:
 
 
 def _sum(rows: Iterable[_Row], attr: str = "n", pred: Callable[[_Row], bool] = lambda r: True) -> int:
-    return sum(getattr(r.cell, attr) for r in rows if pred(r))
+    i = _ALL_FIELDS.index(attr)
+    return sum(r.vals[i] for r in rows if pred(r))
 
 
 def _totals(rows: Iterable[_Row]) -> _Cell:
@@ -653,9 +655,9 @@ def compute(
         """Counts by (office, nature, category), (office, nature) and (nature, category), summed once."""
         idx: dict[tuple, int] = defaultdict(int)
         for r in rows:
-            idx[(r.office_id, r.nature, r.category_id)] += r.cell.n
-            idx[(r.office_id, r.nature)] += r.cell.n
-            idx[(r.nature, r.category_id)] += r.cell.n
+            idx[(r.office_id, r.nature, r.category_id)] += r.n
+            idx[(r.office_id, r.nature)] += r.n
+            idx[(r.nature, r.category_id)] += r.n
         return idx
 
     def figures(rows: list[_Row], current: bool) -> dict:
