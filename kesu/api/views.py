@@ -395,20 +395,6 @@ class ChoicesView(ApiMixin, APIView):
 # ------------------------------------------------------------------------------------------------
 # reports
 
-_REPORT_KEYS = (
-    "period",
-    "scope",
-    "total",
-    "by_nature",
-    "major",
-    "valid_by_category",
-    "valid_by_office",
-    "annex1",
-    "annex2",
-    "kpis",
-    "previous",
-    "summary",
-)
 MONTHLY_REPORT_SCHEMA = {
     "type": "object",
     "description": (
@@ -429,8 +415,8 @@ MONTHLY_REPORT_SCHEMA = {
         "previous": {"type": "object"},
         "summary": {"type": "array", "items": {"type": "object"}},
     },
-    "required": list(_REPORT_KEYS),
 }
+MONTHLY_REPORT_SCHEMA["required"] = list(MONTHLY_REPORT_SCHEMA["properties"])  # the contract's keys
 
 
 class MonthlyReportView(ApiMixin, APIView):
