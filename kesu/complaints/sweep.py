@@ -45,14 +45,11 @@ def process_one(complaint_id: int, kind: str, now: dt.datetime) -> int | None:
                 SlaBreach.objects.create(complaint=c, kind=kind, due_at=due_at, recorded_at=now, tier=c.tier)
         except IntegrityError:
             return None
-        event = ComplaintEvent.objects.create(
-            complaint=c,
-            type=EventType.OVERDUE,
-            at=now,
-            actor=None,
-            from_status=c.status,
-            to_status=c.status,
-            data={
+        event = _system_event(
+            c,
+            EventType.OVERDUE,
+            now,
+            {
                 "kind": kind,
                 "due_at": due_at.isoformat(),
                 "due_at_local": timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M"),
@@ -60,11 +57,19 @@ def process_one(complaint_id: int, kind: str, now: dt.datetime) -> int | None:
                 "tier": c.tier,
             },
         )
-        sent = rules.on_breach(event, kind, c.tier)
-        from kesu.api.webhooks import queue_webhooks  # issue 4: the "overdue" webhook event
+        return rules.on_breach(event, kind, c.tier)
 
-        queue_webhooks(event)
-        return sent
+
+def _system_event(c: Complaint, event_type: str, now: dt.datetime, data: dict) -> ComplaintEvent:
+    """A timeline entry the system writes (no actor, status unchanged), sent to webhooks subscribed
+    to its type (issue 4). Called inside the transaction that records the reason for it."""
+    event = ComplaintEvent.objects.create(
+        complaint=c, type=event_type, at=now, actor=None, from_status=c.status, to_status=c.status, data=data
+    )
+    from kesu.api.webhooks import queue_webhooks
+
+    queue_webhooks(event)
+    return event
 
 
 def record_auto_escalation(
@@ -73,14 +78,11 @@ def record_auto_escalation(
     """The escalation ladder raised a passed deadline to `tier`: on the complaint's record (the handling
     record, the API's events, webhooks). The handling tier stays; the ladder only raises the alarm.
     Called inside the transaction that records the escalation."""
-    event = ComplaintEvent.objects.create(
-        complaint=c,
-        type=EventType.ESCALATED,
-        at=now,
-        actor=None,
-        from_status=c.status,
-        to_status=c.status,
-        data={
+    return _system_event(
+        c,
+        EventType.ESCALATED,
+        now,
+        {
             "tier": tier,
             "automatic": True,
             "kind": kind,
@@ -88,10 +90,6 @@ def record_auto_escalation(
             "overdue_minutes": int((now - due_at).total_seconds() // 60),
         },
     )
-    from kesu.api.webhooks import queue_webhooks
-
-    queue_webhooks(event)
-    return event
 
 
 def sweep(now: dt.datetime | None = None) -> SweepResult:
