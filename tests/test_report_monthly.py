@@ -13,6 +13,7 @@ from kesu.complaints.models import Complaint
 from kesu.reports.monthly import ReportAccessError, compute
 from kesu.reports.period import Period, PeriodError
 from kesu.reports.shares import largest_remainder
+from kesu.reports.summary import pick_examples
 
 FEB = Period.parse("2026-02")
 
@@ -337,3 +338,19 @@ def test_summary_counts_every_quoted_word_exactly(org, data):
     # every example is words from one of those complaints
     for example in re.findall(r"“([^”]+)”(?!（)", para):
         assert any(example in c.content for c in feb.filter(category__code="facilities"))
+
+
+def test_summary_examples_are_never_the_same_clause_twice():
+    """Two words of one sentence: the second word's example comes from another complaint."""
+    rows = [  # latest first, as the summary reads them: (search_text, content, complainant)
+        ("", "保洁员用刷完垃圾桶的拖把拖楼道。", "李四"),
+        ("", "垃圾桶满了没人清，李四家门口全是味道。", "李四"),
+        ("", "保洁员今天没来。", "张三"),
+    ]
+    assert pick_examples(rows, ["保洁员", "垃圾桶"], 2) == [
+        "保洁员用刷完垃圾桶的拖把拖楼道",
+        "垃圾桶满了没人清，**家门口全是味道",  # the complainant's name masked
+    ]
+    # only one complaint uses both words: one example, not the same one twice
+    assert pick_examples(rows[:1], ["保洁员", "垃圾桶"], 2) == ["保洁员用刷完垃圾桶的拖把拖楼道"]
+    assert pick_examples(rows, ["电梯"], 2) == []

@@ -101,6 +101,22 @@ def example_clause(content: str, word: str) -> str:
     return ""
 
 
+def pick_examples(rows: list[tuple[str, str, str]], words: list[str], limit: int) -> list[str]:
+    """One example per word, in the words' order, from the latest complaint using it whose clause is
+    not already quoted (two words of one sentence must not show the same example twice)."""
+    out: list[str] = []
+    for w in words:
+        for _s, content, name in rows:
+            if w in content:
+                example = mask(example_clause(content, w), [name])
+                if example and example not in out:
+                    out.append(example)
+                    break
+        if len(out) == limit:
+            break
+    return out
+
+
 def _keywords(
     samples: list[tuple[str, str, str]],
     corpus_df: Counter,
@@ -262,20 +278,16 @@ def write_summary(
                 f"{entry['name']}类 {entry['count']} 宗，占有效投诉的 {_fmt_share(entry['share'], 1)}"
                 f"（{last} {prev_cats.get(entry['code'], 0)} 宗）"
             )
-            found = []
-            rows = samples[entry["code"]]
-            for j, w in enumerate(words[entry["code"]]):
-                k = counts.get(f"c{i}_{j}", 0)
-                if not k:
-                    continue
-                src = next((r for r in rows if w in r[1]), None)
-                example = mask(example_clause(src[1], w), [src[2]]) if src else ""
-                found.append((w, k, example))
+            found = [
+                (w, counts.get(f"c{i}_{j}", 0))
+                for j, w in enumerate(words[entry["code"]])
+                if counts.get(f"c{i}_{j}", 0)
+            ]
             if found:
-                text += "，主要问题涉及" + "、".join(f"“{w}”（{k} 宗）" for w, k, _e in found)
-                examples = [e for _w, _k, e in found if e]
+                text += "，主要问题涉及" + "、".join(f"“{w}”（{k} 宗）" for w, k in found)
+                examples = pick_examples(samples[entry["code"]], [w for w, _k in found], 2)
                 if examples:
-                    text += "，如：" + "；".join(f"“{e}”" for e in examples[:2])
+                    text += "，如：" + "；".join(f"“{e}”" for e in examples)
             paras.append(text + "。")
     sections.append({"heading": "二、有效投诉主要问题", "paragraphs": paras})
 
