@@ -124,6 +124,14 @@ def test_workspace_pages_carry_a_content_security_policy(org):
     assert "script-src 'self'" in csp and "object-src 'none'" in csp and "'unsafe-inline'" not in csp
 
 
+@pytest.mark.parametrize("path", ["/reports/monthly/?month=2026-02", "/reports/dashboard/"])
+def test_report_pages_carry_the_workspaces_content_security_policy(org, path):
+    """The report pages show complaint text (the summary's examples): an injected script stays inert."""
+    r = client_for(org.quality).get(path)
+    assert r.status_code == 200
+    assert r["Content-Security-Policy"] == client_for(org.reception).get("/")["Content-Security-Policy"]
+
+
 def test_not_found_page_is_in_chinese(org):
     r = client_for(org.reception).get(url("complaint", "Y01-209901-0001"))
     assert r.status_code == 404

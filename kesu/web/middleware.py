@@ -20,9 +20,12 @@ CSP = "; ".join(
 )
 
 
+APPS = frozenset({"web", "reports"})
+
+
 class ContentSecurityPolicy:
-    """Adds the policy to responses of the web workspace (app namespace "web") only; the admin,
-    the API and the reports set their own."""
+    """Adds the policy to the pages of the staff workspace and its reports (app namespaces "web"
+    and "reports"); the admin, the API docs and the resident portal set their own."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -30,7 +33,7 @@ class ContentSecurityPolicy:
     def __call__(self, request):
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        if match is not None and match.app_name == "web" and "Content-Security-Policy" not in response:
+        if match is not None and match.app_name in APPS and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = CSP
             response.setdefault("Referrer-Policy", "same-origin")
         return response
