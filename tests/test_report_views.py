@@ -65,6 +65,10 @@ def test_page_shows_the_report_with_drill_down_links(client, org, data):
     )
     assert "office=Y01&amp;nature=valid" in html
     assert "vendor/echarts-5.6.0.min.js" in html and 'id="rp-data"' in html
+    assert "本月公司直接受理投诉 1 宗，其中有效投诉 1 宗。" in html
+    # several months (the source report's 1-2月): 本期, January's 2 and February's 11
+    two = client.get(PAGE, {"month": "2026-01", "to": "2026-02"}).content.decode()
+    assert "本期共受理客户投诉 13 宗" in two
 
 
 def test_page_downloads_each_format(client, org, data):
@@ -131,3 +135,20 @@ def test_report_pages_speak_english_around_a_chinese_report(client, org, data):
         "The dashboard is for the quality department"
         in client.get("/reports/dashboard/", **en).content.decode()
     )
+
+
+@pytest.mark.parametrize("who", ["quality", "director"])
+def test_every_drill_down_lists_exactly_the_complaints_counted(client, org, data, who):
+    """Each number on the report page that links to the complaint list opens a list of that many
+    complaints (merged ones out, the period in the company's time zone, the user's own scope)."""
+    import html
+    import re
+
+    _login(client, getattr(org, who))
+    page = client.get(PAGE, {"month": "2026-02"}).content.decode()
+    links = re.findall(r'<a href="(/complaints/\?[^"]+)">(\d+)</a>', page)
+    assert len(links) >= (20 if who == "quality" else 10), len(links)
+    for url, shown in links:
+        listed = client.get(html.unescape(url)).content.decode()
+        found = re.search(r"共 (\d+) 件", listed)
+        assert found and found.group(1) == shown, (url, shown, found and found.group(1))

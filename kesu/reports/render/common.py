@@ -56,20 +56,27 @@ def issued_on(report: dict) -> str:
     return f"{y}年{m}月{day}日"
 
 
+def this_period(report: dict) -> str:
+    """本月 for a month's report, 本期 for several months (as the summary says it)."""
+    return "本月" if report["period"]["months"] == 1 else "本期"
+
+
 def nature_sentence(report: dict) -> str:
+    this = this_period(report)
     if not report["total"]:
-        return "本期未受理客户投诉。"
+        return f"{this}未受理客户投诉。"
     parts = "；".join(
         f"{v['name']} {v['count']} 宗，占 {pct(v['share'], 2)}"
         for code, v in report["by_nature"].items()
         if v["count"] or code != "unassessed"
     )
-    return f"本期共受理客户投诉 {report['total']} 宗，其中{parts}。重大投诉 {report['major']} 宗。"
+    return f"{this}共受理客户投诉 {report['total']} 宗，其中{parts}。重大投诉 {report['major']} 宗。"
 
 
 def direct_sentence(report: dict) -> str:
     d = report["direct"]
+    this = this_period(report)
     if not d["total"]:
-        return "本期公司未直接受理投诉。"
+        return f"{this}公司未直接受理投诉。"
     parts = "，".join(f"{v['name']} {v['count']} 宗" for v in d["by_nature"].values() if v["count"])
-    return f"本期公司直接受理投诉 {d['total']} 宗，其中{parts}。"
+    return f"{this}公司直接受理投诉 {d['total']} 宗，其中{parts}。"
