@@ -27,6 +27,9 @@
   }
   function bars(id, title, rows, colour) {
     rows = rows.slice().reverse();
+    // A bar per row at a readable height: three offices do not need 560 px, twenty-five do.
+    var el = document.getElementById(id);
+    if (el) el.style.height = Math.max(160, 60 + 22 * rows.length) + "px";
     chart(id, {
       title: { text: title, left: "center", textStyle: { fontSize: 14 } },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
