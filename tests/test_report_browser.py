@@ -76,6 +76,8 @@ def test_report_page_draws_the_reports_figures_and_drills_down(browser, live_ser
 
 @pytest.mark.django_db(transaction=True)
 def test_dashboard_heat_map_draws_office_by_category(browser, live_server, org, make_complaint):
+    from playwright.sync_api import expect
+
     from kesu.complaints import services
 
     # Valid complaints of the last 30 days: two on facilities in Y01, one on security in Y02.
@@ -102,4 +104,18 @@ def test_dashboard_heat_map_draws_office_by_category(browser, live_server, org, 
         for i, j, n in (c["value"] if isinstance(c, dict) else c for c in cells)
     }
     assert shown == {("Y01", "facilities"): 2, ("Y02", "security"): 1}
+
+    # A cell opens the list of its complaints.
+    i = next(k for k, o in enumerate(heat["offices"]) if o["code"] == "Y01")
+    j = next(k for k, c in enumerate(heat["categories"]) if c["code"] == "facilities")
+    x, y = page.evaluate(
+        "([i, j]) => echarts.getInstanceByDom(document.getElementById('chart-heat'))"
+        ".convertToPixel({seriesIndex: 0}, [i, j])",
+        [i, j],
+    )
+    page.locator("#chart-heat").scroll_into_view_if_needed()
+    box = page.locator("#chart-heat").bounding_box()  # in the viewport, as the mouse needs
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_url(re.compile(r"/complaints/\?office=Y01&nature=valid&category=facilities"))
+    expect(page.get_by_role("heading", name="共 2 件")).to_be_visible()
     desk.close()

@@ -152,3 +152,65 @@ def test_every_drill_down_lists_exactly_the_complaints_counted(client, org, data
         listed = client.get(html.unescape(url)).content.decode()
         found = re.search(r"共 (\d+) 件", listed)
         assert found and found.group(1) == shown, (url, shown, found and found.group(1))
+
+
+def test_dashboard_numbers_open_exactly_the_complaints_they_count(client, org):
+    """Today's and this month's figures and every heat-map cell link to the complaint list; the
+    heat-map's 30 days are whole local days, so a list from a date holds exactly the cell's complaints."""
+    import datetime as dt
+    import html
+    import json
+    import re
+
+    from django.utils import timezone
+
+    from kesu.complaints import services
+
+    today = timezone.localdate()
+
+    def at(days_ago: int, hour: int, minute: int) -> dt.datetime:
+        day = today - dt.timedelta(days=days_ago)
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
+
+    def reg(received: dt.datetime, category: str = "facilities", office=None):
+        office = office or org.a
+        staff = org.reception if office is org.a else org.reception2
+        return services.register(
+            staff,
+            office=office.office,
+            channel="phone",
+            content="电梯又停了，困人十多分钟。",
+            complainant_name="王建国",
+            received_at=received,
+            at=min(received + dt.timedelta(minutes=5), timezone.now()),
+            nature="valid",
+            severity="general",
+            category=category,
+        )
+
+    reg(at(29, 0, 0))  # the first of the 30 days: in
+    reg(at(30, 23, 59))  # the day before: out
+    first = reg(at(0, 0, 0))
+    merged = reg(at(0, 0, 0))
+    services.merge(merged, org.supervisor, target=first, reason="同一部电梯")
+    reg(at(1, 10, 0), "security", org.b)
+
+    _login(client, org.quality)
+    page = client.get("/reports/dashboard/").content.decode()
+    data = json.loads(
+        re.search(r'<script id="rp-data" type="application/json">(.+?)</script>', page).group(1)
+    )
+    heat = data["heatmap"]
+    cells = {
+        (heat["offices"][i]["code"], heat["categories"][j]["code"]): (n, url)
+        for i, j, n, url in heat["cells"]
+    }
+    assert {k: n for k, (n, _u) in cells.items()} == {("Y01", "facilities"): 2, ("Y02", "security"): 1}
+    links = [(url, n) for n, url in cells.values()]
+    links += [
+        (html.unescape(u), int(n)) for u, n in re.findall(r'<b><a href="([^"]+)">(\d+)</a></b>', page)[:2]
+    ]
+    assert len(links) == 4
+    for url, n in links:
+        listed = client.get(url).content.decode()
+        assert re.search(r"共 (\d+) 件", listed).group(1) == str(n), url

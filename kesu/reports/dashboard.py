@@ -15,7 +15,9 @@ from kesu.complaints.deadlines import DUE_FIELD, overdue_q, pending_q
 from kesu.complaints.models import Category, Complaint
 from kesu.org.models import Office, User
 
-RECENT_DAYS = 30
+from .templatetags.reports_tags import list_url
+
+RECENT_DAYS = 30  # the heat-map and the risers: the last 30 calendar days, today included
 BASELINE_DAYS = 90  # the three 30-day windows before the recent one
 
 
@@ -64,8 +66,10 @@ def compute_dashboard(user: User, now: dt.datetime | None = None) -> dict:
         for r in overdue_rows
     ]
 
-    # Heat-map: valid complaints of the last 30 days, office × category.
-    recent_start = now - dt.timedelta(days=RECENT_DAYS)
+    # Heat-map: valid complaints of the last 30 days, office × category. Whole local days, so that a
+    # cell's drill-down (a list from a date) shows exactly the complaints it counts.
+    since = today - dt.timedelta(days=RECENT_DAYS - 1)
+    recent_start = _local_midnight(since)
     offices = list(Office.objects.filter(is_active=True).order_by("code"))
     categories = list(Category.objects.filter(is_active=True).order_by("order", "code"))
     cells = {
@@ -78,8 +82,19 @@ def compute_dashboard(user: User, now: dt.datetime | None = None) -> dict:
     heat = {
         "offices": [{"code": o.code, "name": o.name} for o in offices],
         "categories": [{"code": c.code, "name": c.name} for c in categories],
+        "since": since.isoformat(),
         "cells": [
-            [i, j, cells.get((o.pk, c.pk), 0)]
+            [
+                i,
+                j,
+                cells[(o.pk, c.pk)],
+                list_url(
+                    ("office", o.code),
+                    ("nature", Nature.VALID),
+                    ("category", c.code),
+                    ("received_after", since.isoformat()),
+                ),
+            ]
             for i, o in enumerate(offices)
             for j, c in enumerate(categories)
             if cells.get((o.pk, c.pk))
@@ -115,7 +130,12 @@ def compute_dashboard(user: User, now: dt.datetime | None = None) -> dict:
                 }
             )
     risers.sort(key=lambda x: (-x["rise"], x["code"]))
+    links = {
+        "today": list_url(("received_after", today.isoformat())),
+        "month": list_url(("received_after", today.replace(day=1).isoformat())),
+    }
     return {
+        "links": links,
         "now": timezone.localtime(now).isoformat(timespec="minutes"),
         "now_label": timezone.localtime(now).strftime("%Y-%m-%d %H:%M"),
         "today": figures(day_start),

@@ -27,8 +27,12 @@ def drill_url(report: dict, **filters: str | None) -> str:
         if value:
             params.append((key, value))
     params += [("received_after", report["period"]["start"]), ("received_before", report["period"]["end"])]
-    params += [("status", s) for s in COUNTED_STATUSES]
-    return f"{COMPLAINT_LIST}?{urlencode(params)}"
+    return list_url(*params)
+
+
+def list_url(*params: tuple[str, str]) -> str:
+    """The complaint list filtered by `params`, merged complaints left out as the figures do."""
+    return f"{COMPLAINT_LIST}?{urlencode([*params, *(('status', s) for s in COUNTED_STATUSES)])}"
 
 
 @register.simple_tag

@@ -66,8 +66,12 @@
       yAxis: { type: "category", data: h.categories.map(function (c) { return c.name; }) },
       visualMap: { min: 0, max: max, calculable: true, orient: "horizontal", left: "center", bottom: 0,
                    inRange: { color: ["#eef2ff", "#1d4ed8"] } },
-      series: [{ type: "heatmap", data: h.cells.map(function (c) { return [c[0], c[1], c[2]]; }), label: { show: true } }]
+      series: [{ type: "heatmap", data: h.cells.map(function (c) { return [c[0], c[1], c[2]]; }), label: { show: true },
+                 cursor: "pointer" }]
     });
+    // A cell opens the list of those complaints (office, category, valid, the same 30 days).
+    var heat = echarts.getInstanceByDom(document.getElementById("chart-heat"));
+    if (heat) heat.on("click", function (p) { var c = h.cells[p.dataIndex]; if (c && c[3]) window.location.href = c[3]; });
   }
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
 })();
