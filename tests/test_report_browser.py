@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from report_support import build_data
-from test_web_browser import ARGS, CHROMIUM, Desk, seeded  # noqa: F401  (seeded: autouse fixture)
+from test_web_browser import ARGS, CHROMIUM, Desk
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots" / "reports"
 
@@ -31,8 +31,11 @@ SERIES = """(id) => echarts.getInstanceByDom(document.getElementById(id)).getOpt
   .map(s => s.data.map(d => (typeof d === 'object' && !Array.isArray(d)) ? d.value : d))"""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser():
+    # Function-scoped, started after the database fixture: with Playwright's event loop already
+    # running, Django's test connection is another one and the serialized rollback would not
+    # restore the migrations' categories for the next test.
     sync_api = pytest.importorskip("playwright.sync_api")
     SHOTS.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots: {SHOTS}")
@@ -42,7 +45,7 @@ def browser():
         b.close()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_report_page_draws_the_reports_figures_and_drills_down(browser, live_server, org):
     from playwright.sync_api import expect
 
@@ -74,7 +77,7 @@ def test_report_page_draws_the_reports_figures_and_drills_down(browser, live_ser
     desk.close()  # no script error, nothing refused by the Content-Security-Policy
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_dashboard_heat_map_draws_office_by_category(browser, live_server, org, make_complaint):
     from playwright.sync_api import expect
 
