@@ -419,4 +419,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("KESU_LOG_LEVEL", "INFO")},
+    # Libraries' own progress notes ("generated new fontManager", jieba's dictionary) are not news.
+    "loggers": {name: {"level": "WARNING"} for name in ("matplotlib", "fontTools", "PIL")},
 }

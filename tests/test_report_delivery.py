@@ -96,3 +96,31 @@ def test_cli_scopes_to_a_user_and_reports_bad_input(org):
         )
     with pytest.raises(CommandError, match="--out"):
         call_command("report", "monthly", "--month", "2026-02", "--format", "pdf")
+
+
+def test_cli_prints_the_file_written_and_no_library_chatter(tmp_path):
+    """A first run on a fresh machine (matplotlib builds its font cache) prints one line: the report
+    and where it went, not the libraries' progress notes."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, KESU_HOME=str(tmp_path / "home"), MPLCONFIGDIR=str(tmp_path / "mpl"))
+    for name in (
+        "KESU_DATABASE_URL",
+        "DJANGO_SETTINGS_MODULE",
+        "KESU_LOG_LEVEL",
+    ):  # the product's own settings
+        env.pop(name, None)
+    cli = [sys.executable, "-m", "kesu.cli"]
+    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
+    out = tmp_path / "feb.pdf"
+    run = subprocess.run(
+        [*cli, "report", "monthly", "--month", "2026-02", "--format", "pdf", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert out.stat().st_size > 1000
+    assert run.stderr == "" and run.stdout.strip().endswith(f"→ {out} ({out.stat().st_size:,} bytes)")
