@@ -220,6 +220,18 @@ def test_admins_see_each_escalation(org, admin_client):
     sweep_all(local(2026, 3, 10, 11, 21))
     page = admin_client.get("/admin/notify/escalation/")
     assert page.status_code == 200 and c.number in page.content.decode()
+    # the ladder's record and the complaint are read-only there: they change only through their code
+    from kesu.notify.models import Escalation
+
+    e = Escalation.objects.first()
+    assert admin_client.get("/admin/notify/escalation/add/").status_code == 403
+    assert admin_client.post(f"/admin/notify/escalation/{e.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert admin_client.post(f"/admin/notify/escalation/{e.pk}/change/", {"tier": 9}).status_code == 403
+    assert Escalation.objects.get(pk=e.pk).tier == e.tier
+    assert admin_client.get("/admin/complaints/complaint/add/").status_code == 403
+    assert (
+        admin_client.post(f"/admin/complaints/complaint/{c.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
 
 
 def test_each_automatic_escalation_is_on_the_complaints_record_once(org, client):

@@ -3,6 +3,19 @@ from django.contrib import admin
 from .models import Attachment, Callback, Category, Complaint, ComplaintEvent, SlaPolicy
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record that changes only through its own code (the lifecycle, the sweeper): view it, no more."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["order", "code", "name", "description", "is_active"]
@@ -55,7 +68,7 @@ class AttachmentInline(ReadOnlyInline):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(admin.ModelAdmin):
+class ComplaintAdmin(ReadOnlyAdmin):
     """Read-only in the admin: complaints change only through the lifecycle (services.py)."""
 
     list_display = ["number", "office", "status", "channel", "received_at", "nature", "severity", "category"]
@@ -67,12 +80,3 @@ class ComplaintAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -4,6 +4,8 @@ from django.db import models
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from kesu.complaints.admin import ReadOnlyAdmin
+
 from .messages import DEFAULTS, VARIABLES
 from .models import Escalation, MessageTemplate, NotificationPreference, OfficeChannel, Outbox
 
@@ -113,7 +115,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(ReadOnlyAdmin):
     """Read-only: which passed deadlines climbed which tier of the ladder, and when."""
 
     list_display = ["number", "kind", "due_at", "tier", "at"]
@@ -132,12 +134,3 @@ class EscalationAdmin(admin.ModelAdmin):
     @admin.display(description=_("时限类型"))
     def kind(self, obj: Escalation) -> str:
         return obj.breach.get_kind_display()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
