@@ -69,6 +69,14 @@ def test_report_page_draws_the_reports_figures_and_drills_down(browser, live_ser
     trend = page.evaluate(SERIES, "chart-trend")
     assert len(trend[0]) == 12 and trend[0][-1] == 11 and trend[1][-1] == 6  # total, valid: Feb last
 
+    # On a phone (a director reading last month's report): nothing wider than the screen but the
+    # tables themselves, which scroll sideways in their own box.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "monthly-2026-02-phone.png"), full_page=False, caret="initial")
+    page.set_viewport_size({"width": 1366, "height": 768})
+
     # A number opens the list of exactly those complaints.
     page.get_by_role("link", name="3", exact=True).first.click()
     page.wait_for_url(re.compile(r"/complaints/\?.*nature=valid.*category=facilities"))
@@ -107,6 +115,11 @@ def test_dashboard_heat_map_draws_office_by_category(browser, live_server, org, 
         for i, j, n in (c["value"] if isinstance(c, dict) else c for c in cells)
     }
     assert shown == {("Y01", "facilities"): 2, ("Y02", "security"): 1}
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # fits a phone
+    page.set_viewport_size({"width": 1366, "height": 768})
 
     # A cell opens the list of its complaints.
     i = next(k for k, o in enumerate(heat["offices"]) if o["code"] == "Y01")
