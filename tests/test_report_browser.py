@@ -52,12 +52,15 @@ def test_report_page_draws_the_reports_figures_and_drills_down(browser, live_ser
     build_data(org)
     desk = Desk(browser, live_server.url, "quality")
     page = desk.page
+    refused: list[str] = []  # every asset, the tab's icon included, comes from this server
+    page.on("response", lambda r: r.status >= 400 and refused.append(f"{r.status} {r.url}"))
     desk.go("/reports/monthly/?month=2026-02")
     expect(page.get_by_role("heading", name="示范物业2026年2月客户投诉工作月报")).to_be_visible()
     for chart in ("chart-nature", "chart-trend", "chart-category", "chart-office"):
         page.locator(f"#{chart} canvas").wait_for()
         page.wait_for_function(f"({INK})('{chart}') > 0.01")  # drawn (animations finish)
     page.wait_for_timeout(1200)  # the entry animation, before the screenshot
+    assert not refused, refused
     page.screenshot(path=str(SHOTS / "monthly-2026-02.png"), full_page=True, caret="initial")
 
     # The charts show the report's figures (hand-computed in report_support: 6 valid, 2 assist,

@@ -155,3 +155,23 @@ def test_pages_of_other_apps_keep_their_blocks_in_the_shared_layout(org):
 def test_managers_see_the_reports_link(org):
     assert 'href="/reports/"' in client_for(org.director).get("/").content.decode()
     assert 'href="/reports/"' not in client_for(org.handler).get("/").content.decode()
+
+
+def test_pages_name_the_tab_icon_they_serve(org, client):
+    """Browsers ask for an icon on every page: the workspace, the report and the resident portal name
+    one that is in the static files (not a 404 in every log and console)."""
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    pages = [
+        client_for(org.reception).get("/"),
+        client_for(org.quality).get("/reports/monthly/?month=2026-02"),
+        client.get("/portal/", follow=True),
+        client.get("/login/"),
+    ]
+    for page in pages:
+        icon = re.search(
+            r'<link rel="icon" type="image/svg\+xml" href="/static/([^"]+)">', page.content.decode()
+        )
+        assert icon and finders.find(icon.group(1)), page.request["PATH_INFO"]
