@@ -4,6 +4,7 @@ marks them read, and the header gets the unread count."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from conftest import local
@@ -48,7 +49,7 @@ def test_i_see_my_in_app_notifications_newest_first_and_nobody_elses(client, org
     text = page.content.decode()
     assert text.index("#3") < text.index("#2") < text.index("#1")
     assert "#4" not in text and "#5" not in text
-    assert '未读 <span id="unread-count">2</span>' in text
+    assert '<small id="unread-count">未读 2 条</small>' in text
     unread_only = client.get("/notifications/", {"unread": "1"}).content.decode()
     assert "#2" in unread_only and "#3" not in unread_only
 
@@ -86,9 +87,57 @@ def test_nobody_can_read_or_mark_another_persons_notification(client, org, rows)
 def test_the_bell_is_an_htmx_partial_with_the_count(client, org, rows):
     client.force_login(org.handler)
     bell = client.get("/notifications/bell/").content.decode()
-    assert 'id="notify-bell"' in bell and '<span class="badge">2</span>' in bell
+    assert 'id="notify-bell"' in bell and '<span class="bell-count">2<' in bell
     answer = client.post(f"/notifications/{rows['old'].pk}/read/", HTTP_HX_REQUEST="true")
-    assert answer.status_code == 200 and '<span class="badge">1</span>' in answer.content.decode()
+    assert answer.status_code == 200 and '<span class="bell-count">1<' in answer.content.decode()
+
+
+def test_every_page_polls_the_bell_so_a_new_job_shows_without_reloading(client, org, rows):
+    client.force_login(org.handler)
+    page = client.get("/").content.decode()
+    bell = re.search(r'<a class="bell" id="notify-bell"[^>]*>', page).group(0)
+    assert 'hx-get="/notifications/bell/"' in bell and 'hx-trigger="every 60s"' in bell
+    Outbox.objects.create(
+        user=org.handler,
+        channel=Outbox.Channel.INAPP,
+        kind="dispatched",
+        subject="新派单",
+        body="",
+        delivery_key="poll-test",
+        created_at=TUE_10,
+        next_attempt_at=TUE_10,
+    )
+    polled = client.get("/notifications/bell/", HTTP_HX_REQUEST="true").content.decode()
+    assert '<span class="bell-count">3<' in polled
+
+
+def _expiry(client) -> str:
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.cookies["sessionid"].value).expire_date.isoformat()
+
+
+def test_the_bells_poll_does_not_keep_an_unattended_session_alive(client, org, rows):
+    """Every request renews the 8-hour idle time, except the bell's background poll: a page left open at
+    the front desk still signs out; and once signed out, the next poll sends the page to sign-in."""
+    import time
+
+    client.force_login(org.handler)
+    client.get("/")
+    before = _expiry(client)
+    time.sleep(1.1)
+    answer = client.get("/notifications/bell/", HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200 and "sessionid" not in answer.cookies
+    assert _expiry(client) == before  # not renewed by the poll
+    time.sleep(0.1)
+    client.get("/")
+    assert _expiry(client) > before  # the user's own request renews it
+
+    client.logout()  # the idle time ran out
+    answer = client.get(
+        "/notifications/bell/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://x/complaints/"
+    )
+    assert answer["HX-Redirect"] == "/login/?next=%2Fcomplaints%2F"
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client, rows):

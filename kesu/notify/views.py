@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from kesu.web.access import staff_view
+
 from .models import Outbox
 
 
@@ -69,8 +71,13 @@ def unread_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"unread": unread_count(request.user)})
 
 
-@login_required
+@staff_view
 @require_GET
 def bell(request: HttpRequest) -> HttpResponse:
-    """The header's bell (an htmx partial the base layout can poll)."""
+    """The header's bell, which every page polls (htmx, once a minute) so that a new job shows without
+    a reload. The poll is not the user's doing: it leaves the session's idle time running (see
+    kesu.web.middleware.SessionMiddleware), and once the session has expired it sends the page to
+    sign-in instead of keeping complaints on an unattended screen."""
+    if request.htmx:
+        request.background_poll = True
     return render(request, "notify/partials/bell.html", {"unread": unread_count(request.user)})

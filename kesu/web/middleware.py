@@ -1,6 +1,8 @@
-"""Security headers for the workspace's own pages."""
+"""Security headers for the workspace's own pages, and sessions that a background poll does not renew."""
 
 from __future__ import annotations
+
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 
 # Everything the workspace runs is served from here (htmx and kesu.js as files, no inline script,
 # no inline style attributes, htmx's eval and script-tag features switched off in base.html), so a
@@ -37,3 +39,14 @@ class ContentSecurityPolicy:
             response["Content-Security-Policy"] = CSP
             response.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, except that a response to a background poll (a view sets `request.background_poll`)
+    neither saves the session nor re-sends its cookie: with SESSION_SAVE_EVERY_REQUEST every request
+    renews the idle time, and a page left open at the front desk must still sign out after it."""
+
+    def process_response(self, request, response):
+        if getattr(request, "background_poll", False) and not request.session.modified:
+            return response
+        return super().process_response(request, response)
