@@ -108,3 +108,17 @@ def test_the_english_catalog_is_complete_and_compiled():
     assert "#, fuzzy" not in po
     mo = CATALOG / "django.mo"
     assert mo.exists() and mo.stat().st_size > 10_000
+
+
+def test_my_notifications_and_the_bell_in_english(org, make_complaint):
+    """The notifications page and the header's bell (polled) speak English; the messages themselves are
+    the company's (Chinese) templates."""
+    job = dispatched(org, make_complaint)  # a new job for the handler
+    client = client_for(org.handler)
+    client.post(url("set_language"), {"language": "en", "next": "/"})
+    html = client.get("/notifications/").content.decode()
+    assert "<h1>My notifications" in html and '<small id="unread-count">1 unread</small>' in html
+    assert "Mark all as read" in html and "Mark as read" in html and f"Open complaint {job.number}" in html
+    bell = client.get("/notifications/bell/", HTTP_HX_REQUEST="true").content.decode()
+    assert '>Notifications <span class="bell-count">1<span class="visually-hidden">' in bell
+    assert not CJK.search(re.sub(r"<[^>]+>", "", bell))
