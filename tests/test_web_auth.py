@@ -124,9 +124,13 @@ def test_workspace_pages_carry_a_content_security_policy(org):
     assert "script-src 'self'" in csp and "object-src 'none'" in csp and "'unsafe-inline'" not in csp
 
 
-@pytest.mark.parametrize("path", ["/reports/monthly/?month=2026-02", "/reports/dashboard/"])
-def test_report_pages_carry_the_workspaces_content_security_policy(org, path):
-    """The report pages show complaint text (the summary's examples): an injected script stays inert."""
+@pytest.mark.parametrize(
+    "path",
+    ["/reports/monthly/?month=2026-02", "/reports/dashboard/", "/notifications/", "/notifications/bell/"],
+)
+def test_report_and_notification_pages_carry_the_workspaces_content_security_policy(org, path):
+    """They show complaint text (the summary's examples, notification bodies): an injected script stays
+    inert."""
     r = client_for(org.quality).get(path)
     assert r.status_code == 200
     assert r["Content-Security-Policy"] == client_for(org.reception).get("/")["Content-Security-Policy"]

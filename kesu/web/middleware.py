@@ -22,12 +22,12 @@ CSP = "; ".join(
 )
 
 
-APPS = frozenset({"web", "reports"})
+APPS = frozenset({"web", "reports", "notify"})
 
 
 class ContentSecurityPolicy:
-    """Adds the policy to the pages of the staff workspace and its reports (app namespaces "web"
-    and "reports"); the admin, the API docs and the resident portal set their own."""
+    """Adds the policy to the pages of the staff workspace, its reports and its notifications (app
+    namespaces in APPS); the admin, the API docs and the resident portal set their own."""
 
     def __init__(self, get_response):
         self.get_response = get_response
