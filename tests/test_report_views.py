@@ -155,7 +155,7 @@ def test_every_drill_down_lists_exactly_the_complaints_counted(client, org, data
 
 
 def test_dashboard_numbers_open_exactly_the_complaints_they_count(client, org):
-    """Today's and this month's figures and every heat-map cell link to the complaint list; the
+    """Today's and this month's figures, every heat-map cell and the risers' counts link to the list; the
     heat-map's 30 days are whole local days, so a list from a date holds exactly the cell's complaints."""
     import datetime as dt
     import html
@@ -210,7 +210,11 @@ def test_dashboard_numbers_open_exactly_the_complaints_they_count(client, org):
     links += [
         (html.unescape(u), int(n)) for u, n in re.findall(r'<b><a href="([^"]+)">(\d+)</a></b>', page)[:2]
     ]
-    assert len(links) == 4
+    risers_table = page[page.index("投诉上升最多的管理处") :]
+    risers = re.findall(r'<th scope="row">([^<]+)</th><td><a href="([^"]+)">(\d+)</a></td>', risers_table)
+    assert [(name, int(n)) for name, _u, n in risers] == [("翠湖花园", 2), ("锦绣华庭", 1)]
+    links += [(html.unescape(u), int(n)) for _name, u, n in risers]
+    assert len(links) == 6
     for url, n in links:
         listed = client.get(url).content.decode()
         assert re.search(r"共 (\d+) 件", listed).group(1) == str(n), url

@@ -124,6 +124,7 @@ def compute_dashboard(user: User, now: dt.datetime | None = None) -> dict:
                     "code": o.code,
                     "name": o.name,
                     "recent": r["recent"],
+                    "url": list_url(("office", o.code), ("received_after", since.isoformat())),
                     "baseline": round(baseline, 1),
                     "rise": round(rise, 1),
                     "ratio": None if baseline == 0 else round(r["recent"] / baseline, 2),
