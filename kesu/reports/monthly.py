@@ -312,33 +312,42 @@ HoursStats = tuple[int, float | None, float | None]  # count, median, 90th perce
 def _resolution_hours(base: QuerySet[Complaint], period: Period) -> dict[bool, HoursStats]:
     """Hours from receipt to (last) resolution of valid complaints: count, median and 90th percentile,
     for the period (True) and the one before (False). Read from the partial index
-    `complaint_valid_resolved` alone; PostgreSQL computes the percentiles itself, one period per query
-    (grouping both would sort every row first), SQLite (the small embedded mode) hands back the hours."""
-    out: dict[bool, HoursStats] = {}
-    for current, p in ((True, period), (False, period.previous())):
-        qs = (
-            base.filter(
-                received_at__gte=p.start,
-                received_at__lt=p.end,
-                nature=Nature.VALID,
-                resolved_at__isnull=False,
-            )
-            .exclude(status=Status.MERGED)
-            .annotate(hours=HoursBetween("resolved_at", "received_at"))
-            .order_by()
+    `complaint_valid_resolved` alone; PostgreSQL computes the percentiles itself in one query, each
+    period's aggregate with its own FILTER (it sorts only its own rows), SQLite (the small embedded
+    mode) hands back the hours."""
+    prev = period.previous()
+    qs = (
+        base.filter(
+            received_at__gte=prev.start,
+            received_at__lt=period.end,
+            nature=Nature.VALID,
+            resolved_at__isnull=False,
         )
-        if connection.vendor == "postgresql":
-            # Count a column of the index (not the id) so the index alone answers.
-            r = qs.aggregate(n=Count("received_at"), p=PercentileCont("hours", (0.5, 0.9)))
-            p50, p90 = r["p"] or (None, None)
-            out[current] = (
-                r["n"],
+        .exclude(status=Status.MERGED)
+        .annotate(hours=HoursBetween("resolved_at", "received_at"))
+        .order_by()
+    )
+    current = {True: Q(received_at__gte=period.start), False: Q(received_at__lt=period.start)}
+    out: dict[bool, HoursStats] = {}
+    if connection.vendor == "postgresql":
+        # Count a column of the index (not the id) so the index alone answers.
+        r = qs.aggregate(
+            **{f"n{int(c)}": Count("received_at", filter=q) for c, q in current.items()},
+            **{f"p{int(c)}": PercentileCont("hours", (0.5, 0.9), filter=q) for c, q in current.items()},
+        )
+        for c in current:
+            p50, p90 = r[f"p{int(c)}"] or (None, None)
+            out[c] = (
+                r[f"n{int(c)}"],
                 None if p50 is None else max(0.0, p50),
                 None if p90 is None else max(0.0, p90),
             )
-        else:
-            xs = [max(0.0, float(h)) for h in qs.values_list("hours", flat=True)]
-            out[current] = (len(xs), percentile(xs, 0.5), percentile(xs, 0.9))
+        return out
+    hours: dict[bool, list[float]] = {True: [], False: []}
+    for received_at, h in qs.values_list("received_at", "hours"):
+        hours[received_at >= period.start].append(max(0.0, float(h)))
+    for c, xs in hours.items():
+        out[c] = (len(xs), percentile(xs, 0.5), percentile(xs, 0.9))
     return out
 
 
