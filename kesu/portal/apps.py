@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
     name = "kesu.portal"
     label = "portal"
-    verbose_name = "住户端"
+    verbose_name = _("住户端")

@@ -17,6 +17,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
 
 from kesu.org.choices import Role
 from kesu.org.models import Resident, User
@@ -81,7 +82,9 @@ def issue(phone: str, *, ip: str | None = None, now: dt.datetime | None = None) 
         )
         if known:
             minutes = max(1, settings.KESU_PORTAL_CODE_SECONDS // 60)
-            text = f"您的登录验证码为 {code}，{minutes}分钟内有效，请勿告诉他人。如非本人操作请忽略。"
+            # In the language of the page that asked for it.
+            words = _("您的登录验证码为 %(code)s，%(minutes)s分钟内有效，请勿告诉他人。如非本人操作请忽略。")
+            text = words % {"code": code, "minutes": minutes}
             outbox = sms.queue_code(phone=phone, text=text, key=f"otp:{row.pk}:{nonce[:8]}", at=now)
             sms.send_after_commit(outbox.pk, code)
     return None

@@ -4,6 +4,7 @@ third-party script; the markup is ours, so it is safe to render as is)."""
 from __future__ import annotations
 
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 _SVG = (
     '<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false" fill="none" '
@@ -28,16 +29,16 @@ _PATHS = {
 }
 # (short plain label, what it covers) by category code; other codes use the company's own wording.
 _WORDS = {
-    "facilities": ("电梯水电", "电梯、水电、照明、漏水"),
-    "security": ("治安门禁", "保安、门禁、陌生人"),
-    "fire": ("消防安全", "消防通道、灭火器"),
-    "traffic": ("停车交通", "停车、车位、车库"),
-    "environment": ("卫生噪音", "垃圾、保洁、绿化、噪音"),
-    "construction": ("装修施工", "装修、施工"),
-    "fees": ("物业收费", "物业费和其他收费"),
-    "clubhouse": ("会所", "会所服务"),
-    "service": ("服务态度", "态度、回应慢"),
-    "home_service": ("上门维修", "家里的维修服务"),
+    "facilities": (_("电梯水电"), _("电梯、水电、照明、漏水")),
+    "security": (_("治安门禁"), _("保安、门禁、陌生人")),
+    "fire": (_("消防安全"), _("消防通道、灭火器")),
+    "traffic": (_("停车交通"), _("停车、车位、车库")),
+    "environment": (_("卫生噪音"), _("垃圾、保洁、绿化、噪音")),
+    "construction": (_("装修施工"), _("装修、施工")),
+    "fees": (_("物业收费"), _("物业费和其他收费")),
+    "clubhouse": (_("会所"), _("会所服务")),
+    "service": (_("服务态度"), _("态度、回应慢")),
+    "home_service": (_("上门维修"), _("家里的维修服务")),
 }
 
 

@@ -8,6 +8,8 @@ from typing import IO
 import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from PIL import Image, UnidentifiedImageError
 
 from kesu.complaints import files
@@ -21,7 +23,9 @@ def check_photos(uploads: list) -> list[tuple[IO[bytes], str]]:
     """[(file, name)] ready for services.register, or ValidationError({"photos": [...]})."""
     limit = settings.KESU_PORTAL_MAX_PHOTOS
     if len(uploads) > limit:
-        raise ValidationError({"photos": [f"最多上传 {limit} 张照片。"]})
+        raise ValidationError(
+            {"photos": [ngettext("最多上传 %(n)s 张照片。", "最多上传 %(n)s 张照片。", limit) % {"n": limit}]}
+        )
     checked = []
     for f in uploads:
         name = (getattr(f, "name", "") or "photo.jpg").rsplit("/", 1)[-1][:100]
@@ -34,23 +38,22 @@ def _check_one(f: IO[bytes], name: str) -> None:
     max_bytes = settings.KESU_PORTAL_MAX_PHOTO_BYTES
     size = getattr(f, "size", None)
     if size is not None and size > max_bytes:
+        words = _("照片“%(name)s”太大（%(size).1f MB），每张最大 %(max).0f MB。")
         raise ValidationError(
-            {
-                "photos": [
-                    f"照片“{name}”太大（{size / 1048576:.1f} MB），每张最大 {max_bytes / 1048576:.0f} MB。"
-                ]
-            }
+            {"photos": [words % {"name": name, "size": size / 1048576, "max": max_bytes / 1048576}]}
         )
     f.seek(0)
     sniffed = filetype.guess(f.read(8192))
     f.seek(0)
     if sniffed is not None and files.ALLOWED_TYPES.get(sniffed.mime) != "image":
-        raise ValidationError({"photos": [f"“{name}”不是照片，只能上传照片。"]})
+        raise ValidationError({"photos": [_("“%(name)s”不是照片，只能上传照片。") % {"name": name}]})
     try:
         info = files.check_upload(f, name, field="photos")  # the lifecycle's own checks (type, size)
     except ValidationError as e:
         if sniffed is None:
-            raise ValidationError({"photos": [f"“{name}”不是照片，只能上传照片。"]}) from None
+            raise ValidationError(
+                {"photos": [_("“%(name)s”不是照片，只能上传照片。") % {"name": name}]}
+            ) from None
         raise ValidationError({"photos": e.message_dict["photos"]}) from None
     if info.content_type in _DECODABLE:
         f.seek(0)
@@ -61,6 +64,8 @@ def _check_one(f: IO[bytes], name: str) -> None:
                 img.draft("RGB", (img.width // 8 or 1, img.height // 8 or 1))
                 img.load()
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise ValidationError({"photos": [f"“{name}”不是完整的照片，请重新拍摄或选择。"]}) from None
+            raise ValidationError(
+                {"photos": [_("“%(name)s”不是完整的照片，请重新拍摄或选择。") % {"name": name}]}
+            ) from None
         finally:
             f.seek(0)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from kesu.complaints.choices import EventType, Satisfaction, Status
 from kesu.complaints.models import Complaint, ComplaintEvent
@@ -17,7 +19,12 @@ from kesu.org.models import User
 COMPLAINANT = ComplaintEvent.Visibility.COMPLAINANT
 
 # The four words residents see (issue 7), and the tone of the badge.
-RECEIVED, WORKING, RESOLVED, DONE = "已受理", "处理中", "已处理待回访", "已完结"
+RECEIVED, WORKING, RESOLVED, DONE = (
+    gettext_lazy("已受理"),
+    gettext_lazy("处理中"),
+    pgettext_lazy("resident status", "已处理待回访"),  # (staff: "awaiting callback")
+    gettext_lazy("已完结"),
+)
 _WORDS = {
     Status.RECEIVED: (RECEIVED, "new"),
     Status.DISPATCHED: (RECEIVED, "new"),
@@ -31,10 +38,10 @@ _WORDS = {
 }
 # Which way it ended, said after 已完结.
 _ENDS = {
-    Status.CLOSED: "已结案",
-    Status.DECLINED: "不予受理",
-    Status.WITHDRAWN: "已撤回",
-    Status.MERGED: "已合并处理",
+    Status.CLOSED: gettext_lazy("已结案"),
+    Status.DECLINED: gettext_lazy("不予受理"),
+    Status.WITHDRAWN: gettext_lazy("已撤回"),
+    Status.MERGED: gettext_lazy("已合并处理"),
 }
 SATISFACTION_WORDS = dict(Satisfaction.choices)
 
@@ -48,24 +55,22 @@ class StatusWords:
 
 def status_words(c: Complaint) -> StatusWords:
     word, tone = _WORDS.get(c.status, (RECEIVED, "new"))
-    detail = _ENDS.get(c.status, "")
+    detail = str(_ENDS.get(c.status, ""))
     if c.status == Status.RECTIFYING:
-        detail = "正在整改"
+        detail = _("正在整改")
     elif c.status == Status.RESOLVED and c.satisfaction:
-        detail = f"您已评价：{SATISFACTION_WORDS.get(c.satisfaction, '')}，等待管理处结案"
-    return StatusWords(word, tone, detail)
+        rating = SATISFACTION_WORDS.get(c.satisfaction, "")
+        detail = _("您已评价：%(rating)s，等待管理处结案") % {"rating": rating}
+    return StatusWords(str(word), tone, detail)
 
 
 def when(value: dt.datetime, now: dt.datetime | None = None) -> str:
     """3月12日 10:00 (this year) or 2027年1月5日 10:00."""
     local = timezone.localtime(value)
     this_year = timezone.localtime(now or timezone.now()).year
-    day = (
-        f"{local.month}月{local.day}日"
-        if local.year == this_year
-        else f"{local.year}年{local.month}月{local.day}日"
-    )
-    return f"{day} {local:%H:%M}"
+    if local.year == this_year:
+        return dateformat.format(local, pgettext("date format", "n月j日 H:i"))
+    return dateformat.format(local, pgettext("date format", "Y年n月j日 H:i"))
 
 
 def deadline_words(c: Complaint, now: dt.datetime | None = None) -> str:
@@ -74,16 +79,17 @@ def deadline_words(c: Complaint, now: dt.datetime | None = None) -> str:
     if not c.is_open or c.status == Status.RESOLVED:
         return ""
     if c.status == Status.RECTIFYING and c.rectify_due_at:
-        due, what = c.rectify_due_at, "整改完毕"
+        due = c.rectify_due_at
+        expected, late = _("预计 %(when)s 前整改完毕"), _("原定 %(when)s 前整改完毕，我们正在抓紧处理")
     elif c.answered_at is None and c.committed_answer_at:
-        due, what = c.committed_answer_at, "答复"
+        due = c.committed_answer_at
+        expected, late = _("预计 %(when)s 前答复"), _("原定 %(when)s 前答复，我们正在抓紧处理")
     elif c.resolve_due_at:
-        due, what = c.resolve_due_at, "处理完毕"
+        due = c.resolve_due_at
+        expected, late = _("预计 %(when)s 前处理完毕"), _("原定 %(when)s 前处理完毕，我们正在抓紧处理")
     else:
         return ""
-    if due < now:
-        return f"原定 {when(due, now)} 前{what}，我们正在抓紧处理"
-    return f"预计 {when(due, now)} 前{what}"
+    return (late if due < now else expected) % {"when": when(due, now)}
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ class Entry:
     at: dt.datetime
     title: str
     text: str = ""  # words meant for the complainant (shown escaped)
+    event: str = ""  # the event type it shows
 
 
 def timeline(c: Complaint, events: list[ComplaintEvent] | None = None) -> list[Entry]:
@@ -100,10 +107,12 @@ def timeline(c: Complaint, events: list[ComplaintEvent] | None = None) -> list[E
     entries: list[Entry] = []
     for e in events:
         entry = _entry(e)
-        if entry is not None and e.type == EventType.REGISTERED:
+        if entry is None:
+            continue
+        entry = replace(entry, event=e.type)
+        if e.type == EventType.REGISTERED:
             entry = replace(entry, at=c.received_at)  # when we received it, not when it was typed in
-        if entry is not None:
-            entries.append(entry)
+        entries.append(entry)
     return entries
 
 
@@ -112,32 +121,34 @@ def _entry(e: ComplaintEvent) -> Entry | None:
     t = e.type
     if t == EventType.REGISTERED:
         if told and e.note:
-            return Entry(e.at, "已受理并当场答复", e.note)
-        return Entry(e.at, "已收到您的投诉")
+            return Entry(e.at, _("已受理并当场答复"), e.note)
+        return Entry(e.at, _("已收到您的投诉"))
     if t == EventType.DISPATCHED:
-        return Entry(e.at, "已转交责任部门处理")
+        return Entry(e.at, _("已转交责任部门处理"))
     if t == EventType.ACCEPTED:
-        return Entry(e.at, "工作人员已接手处理")
+        return Entry(e.at, _("工作人员已接手处理"))
     if t == EventType.NOTE:
-        return Entry(e.at, "处理进展", e.note) if told else None
+        return Entry(e.at, pgettext("resident timeline", "处理进展"), e.note) if told else None
     if t == EventType.RESOLVED:
-        return Entry(e.at, "已处理完毕", e.note if told else "")
+        return Entry(e.at, _("已处理完毕"), e.note if told else "")
     if t == EventType.CALLED_BACK:
         rating = SATISFACTION_WORDS.get(e.data.get("satisfaction", ""), "")
         if e.actor_id is not None and e.actor.role == Role.RESIDENT:
-            return Entry(e.at, f"您的评价：{rating}", e.note)
+            return Entry(e.at, _("您的评价：%(rating)s") % {"rating": rating}, e.note)
         # A staff callback's words are the staff member's record of the call: the rating only.
-        return Entry(e.at, f"回访：{rating}" if rating else "回访")
+        if rating:
+            return Entry(e.at, pgettext("resident timeline", "回访：%(rating)s") % {"rating": rating})
+        return Entry(e.at, pgettext("resident timeline", "回访"))
     if t == EventType.REOPENED:
-        return Entry(e.at, "已安排整改")
+        return Entry(e.at, _("已安排整改"))
     if t == EventType.CLOSED:
-        return Entry(e.at, "已结案，感谢您的监督")
+        return Entry(e.at, _("已结案，感谢您的监督"))
     if t == EventType.DECLINED:
-        return Entry(e.at, "不予受理", e.note if told else "")
+        return Entry(e.at, _("不予受理"), e.note if told else "")
     if t == EventType.WITHDRAWN:
-        return Entry(e.at, "投诉已撤回")
+        return Entry(e.at, _("投诉已撤回"))
     if t == EventType.MERGED:
-        return Entry(e.at, "与同一问题的其他投诉合并处理")
+        return Entry(e.at, _("与同一问题的其他投诉合并处理"))
     return None  # judgement, escalation, attachments, overdue, contact reveals: internal
 
 

@@ -12,6 +12,7 @@ import segno
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -72,12 +73,12 @@ def sheet(office: Office, base: str | None = None) -> bytes:
     """The PDF for one office: its portal code first, then one code per building."""
     _register_fonts()
     buildings = sorted(Building.objects.filter(office=office), key=_natural)
-    cells: list[tuple[str, str]] = [("全小区", building_url(office, None, base))]
+    cells: list[tuple[str, str]] = [(_("全小区"), building_url(office, None, base))]
     cells += [(b.name, building_url(office, b, base)) for b in buildings]
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
-    c.setTitle(f"{office.name} 住户服务二维码")
-    c.setAuthor("客诉 Kesu")
+    c.setTitle(_("%(office)s 住户服务二维码") % {"office": office.name})
+    c.setAuthor(_("客诉 Kesu"))
     width, height = A4
     cell_w = (width - 2 * MARGIN_X) / COLUMNS
     cell_h = (height - MARGIN_TOP - MARGIN_BOTTOM) / ROWS
@@ -86,15 +87,26 @@ def sheet(office: Office, base: str | None = None) -> bytes:
     printed = timezone.localtime().strftime("%Y-%m-%d")
     for page in range(pages):
         c.setFont(FONT_BOLD, 16)
-        c.drawString(MARGIN_X, height - 15 * mm, _text(f"{office.name}（{office.code}）住户服务二维码"))
+        c.drawString(
+            MARGIN_X,
+            height - 15 * mm,
+            _text(_("%(office)s（%(code)s）住户服务二维码") % {"office": office.name, "code": office.code}),
+        )
         c.setFont(FONT, 9)
         c.drawString(
             MARGIN_X,
             height - 21 * mm,
-            _text("请沿虚线剪下，贴在电梯、单元门口或公告栏。住户用手机扫码即可反映问题、查看处理进度。"),
+            _text(_("请沿虚线剪下，贴在电梯、单元门口或公告栏。住户用手机扫码即可反映问题、查看处理进度。")),
         )
-        c.drawRightString(width - MARGIN_X, 8 * mm, _text(f"第 {page + 1}/{pages} 页 · 打印于 {printed}"))
-        c.drawString(MARGIN_X, 8 * mm, _text("客诉 Kesu"))
+        c.drawRightString(
+            width - MARGIN_X,
+            8 * mm,
+            _text(
+                _("第 %(page)s/%(pages)s 页 · 打印于 %(date)s")
+                % {"page": page + 1, "pages": pages, "date": printed}
+            ),
+        )
+        c.drawString(MARGIN_X, 8 * mm, _text(_("客诉 Kesu")))
         for i, (label, url) in enumerate(cells[page * per_page : (page + 1) * per_page]):
             col, row = i % COLUMNS, i // COLUMNS
             x0 = MARGIN_X + col * cell_w
@@ -110,7 +122,9 @@ def sheet(office: Office, base: str | None = None) -> bytes:
             c.drawCentredString(cx, y0 + cell_h - 10 * mm, _text(label))
             _draw_qr(c, url, cx - QR_SIZE / 2, y0 + 10 * mm, QR_SIZE)
             c.setFont(FONT, 10)
-            c.drawCentredString(cx, y0 + 5 * mm, _text(f"{office.name} · 扫码反映问题"))
+            c.drawCentredString(
+                cx, y0 + 5 * mm, _text(_("%(office)s · 扫码反映问题") % {"office": office.name})
+            )
         c.showPage()
     c.save()
     return buf.getvalue()

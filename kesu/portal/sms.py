@@ -19,6 +19,7 @@ import threading
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kesu.notify.models import Outbox
 
@@ -39,7 +40,7 @@ def queue_code(*, phone: str, text: str, key: str, at: dt.datetime) -> Outbox:
         kind=KIND,
         channel=Outbox.Channel.SMS,
         address=phone,
-        subject="登录验证码",
+        subject=_("登录验证码"),
         body=text,
         payload={"purpose": "portal_sign_in"},
         delivery_key=key,

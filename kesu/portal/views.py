@@ -22,10 +22,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, override, pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kesu.complaints import services
-from kesu.complaints.choices import Satisfaction, Status
+from kesu.complaints.choices import EventType, Satisfaction, Status
 from kesu.complaints.deadlines import company_tz
 from kesu.complaints.errors import ComplaintError
 from kesu.complaints.models import Category, Complaint
@@ -41,7 +43,9 @@ from .security import is_resident, portal_page, resident_required
 HOUR = 3600
 SESSION_PHONE = "portal_phone"
 SESSION_NEXT = "portal_next"
-WRONG_CODE = "验证码不正确或已失效，请核对后重试，或重新获取。如果您的手机号还没有在物业登记，请联系管理处客服中心登记。"
+WRONG_CODE = gettext_lazy(
+    "验证码不正确或已失效，请核对后重试，或重新获取。如果您的手机号还没有在物业登记，请联系管理处客服中心登记。"
+)
 PAGE_SIZE = 20
 # Categories a resident picks from; 内部管理 is the company's own business.
 HIDDEN_CATEGORIES = {"internal"}
@@ -120,7 +124,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         ip = throttle.client_ip(request)
         if not throttle.hit("code-ip", ip, limit=settings.KESU_PORTAL_CODES_PER_IP_HOUR, window=HOUR):
-            return _too_many(request, "获取验证码", HOUR)
+            return _too_many(request, pgettext("too many attempts at", "获取验证码"), HOUR)
         if form.is_valid():
             phone = form.cleaned_data["phone"]
             refusal = codes.issue(phone, ip=ip)
@@ -130,16 +134,19 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 return redirect("portal:code")
             if refusal.just_sent and request.session.get(SESSION_PHONE) == phone:
                 # Back on this page after asking a moment ago: the code on its way is still good.
-                messages.info(request, "验证码刚刚已发送，请查收短信。")
+                messages.info(request, _("验证码刚刚已发送，请查收短信。"))
                 return redirect("portal:code")
-            form.add_error(None, f"获取太频繁，请 {_wait_words(refusal.wait)}后再试。")
+            form.add_error(None, _("获取太频繁，请 %(wait)s后再试。") % {"wait": _wait_words(refusal.wait)})
             status = 429
     context = {"form": form, "next": next_url, "office": office, "building": building}
     return render(request, "portal/sign_in.html", context, status=status)
 
 
 def _wait_words(seconds: int) -> str:
-    return f"{seconds}秒" if seconds < 120 else f"{(seconds + 59) // 60}分钟"
+    if seconds < 120:
+        return ngettext("%(n)s秒", "%(n)s秒", seconds) % {"n": seconds}
+    minutes = (seconds + 59) // 60
+    return ngettext("%(n)s分钟", "%(n)s分钟", minutes) % {"n": minutes}
 
 
 @portal_page
@@ -153,7 +160,7 @@ def enter_code(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         ip = throttle.client_ip(request)
         if not throttle.hit("verify-ip", ip, limit=settings.KESU_PORTAL_VERIFY_PER_IP_HOUR, window=HOUR):
-            return _too_many(request, "验证码登录", HOUR)
+            return _too_many(request, pgettext("too many attempts at", "验证码登录"), HOUR)
         if form.is_valid():
             user = codes.verify(phone, form.cleaned_data["code"])
             if user is not None:
@@ -277,7 +284,7 @@ def complain(request: HttpRequest) -> HttpResponse:
         if recent >= settings.KESU_PORTAL_SUBMISSIONS_PER_HOUR or not throttle.hit(
             "submit-ip", ip, limit=settings.KESU_PORTAL_SUBMISSIONS_PER_IP_HOUR, window=HOUR
         ):
-            return _too_many(request, "提交投诉", HOUR)
+            return _too_many(request, pgettext("too many attempts at", "提交投诉"), HOUR)
         if form.is_valid():
             complaint = _file(request, form, units, building)
             if complaint is not None:
@@ -391,7 +398,7 @@ def _detail_context(c: Complaint, user) -> dict:
         "deadline": progress.deadline_words(c),
         "entries": entries,
         # What was done, beside the rating question (only when it was told to the complainant).
-        "resolution": next((e.text for e in reversed(entries) if e.title == "已处理完毕"), ""),
+        "resolution": next((e.text for e in reversed(entries) if e.event == EventType.RESOLVED), ""),
         "photos": _own_photos(c, user),
         "unit_label": _unit_label(c.unit) if c.unit_id else "",
     }
@@ -441,7 +448,9 @@ def rate(request: HttpRequest, number: str) -> HttpResponse:
     form = RateForm(request.POST)
     if form.is_valid():
         satisfaction = form.cleaned_data["satisfaction"]
-        words = form.cleaned_data["words"].strip() or str(Satisfaction(satisfaction).label)
+        with override(settings.LANGUAGE_CODE):  # saved on the record, in the company's language
+            rating = str(Satisfaction(satisfaction).label)
+        words = form.cleaned_data["words"].strip() or rating
         try:
             c = services.call_back(
                 c,
@@ -459,9 +468,9 @@ def rate(request: HttpRequest, number: str) -> HttpResponse:
                 form.add_error(None, message)
         else:
             if c.status == Status.RECTIFYING:
-                messages.success(request, "已收到您的评价。我们已安排整改，并会尽快联系您。")
+                messages.success(request, _("已收到您的评价。我们已安排整改，并会尽快联系您。"))
             else:
-                messages.success(request, "感谢您的评价！")
+                messages.success(request, _("感谢您的评价！"))
             return redirect("portal:detail", number=c.number)
     c = Complaint.objects.select_related("office", "unit__building__office").get(pk=c.pk)
     context = _detail_context(c, request.user)
@@ -485,11 +494,11 @@ def withdraw(request: HttpRequest, number: str) -> HttpResponse:
         except ComplaintError as e:
             messages.error(request, e.message)
         except ValidationError as e:
-            messages.error(request, "；".join(e.messages))
+            messages.error(request, pgettext("list separator", "；").join(e.messages))
         else:
-            messages.success(request, "投诉已撤回。")
+            messages.success(request, _("投诉已撤回。"))
     else:
-        messages.error(request, "请写一下撤回的原因。")
+        messages.error(request, _("请写一下撤回的原因。"))
     return redirect("portal:detail", number=c.number)
 
 
@@ -508,6 +517,6 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
     context.update(
         via_link=True,
         sign_in_url=f"{reverse('portal:login')}?{urlencode({'next': detail_url})}",
-        needs_rating=progress.status_words(c).word == progress.RESOLVED and not c.satisfaction,
+        needs_rating=c.status == Status.RESOLVED and not c.satisfaction,
     )
     return render(request, "portal/detail.html", context)

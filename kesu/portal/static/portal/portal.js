@@ -1,6 +1,7 @@
 /* Resident portal: the only script. Everything works without it; with it, photos are shrunk on the
    phone before upload (at most 1600 px, JPEG, which also drops the location stored in the photo), the
-   chosen photos are previewed, forms are sent once, and "send the code again" waits its minute. */
+   chosen photos are previewed, forms are sent once, and "send the code again" waits its minute.
+   Words it shows come from the page (data-* attributes, translated there). */
 (function () {
   "use strict";
 
@@ -95,7 +96,7 @@
       Array.prototype.forEach.call(input.files || [], function (file) {
         var fig = document.createElement("figure");
         var img = document.createElement("img");
-        img.alt = "已选照片";
+        img.alt = form.getAttribute("data-photo-alt") || "已选照片";
         img.src = URL.createObjectURL(file);
         var cap = document.createElement("figcaption");
         cap.textContent = Math.max(1, Math.round(file.size / 1024)) + " KB";
@@ -126,7 +127,7 @@
       renderPreviews(form);
       return;
     }
-    setBusy(form, true, "正在处理照片…");
+    setBusy(form, true, form.getAttribute("data-photos-busy") || "正在处理照片…");
     Promise.all(files.map(shrink)).then(function (small) {
       var dt = new DataTransfer();
       small.forEach(function (f) {
@@ -136,7 +137,7 @@
       renderPreviews(form);
       setBusy(form, false);
       if (dropped) {
-        window.alert("最多上传 " + max + " 张照片，多出的没有加上。");
+        window.alert(form.getAttribute("data-photos-dropped") || "最多上传 " + max + " 张照片，多出的没有加上。");
       }
     });
   }
@@ -145,6 +146,11 @@
     var wait = parseInt(button.getAttribute("data-wait") || "0", 10);
     if (!wait) return;
     var label = button.textContent;
+    // The page's words for "(n s)", in its language: "（{seconds}秒）" in Chinese.
+    var words = button.getAttribute("data-wait-words") || "（{seconds}秒）";
+    function show() {
+      button.textContent = label + words.replace("{seconds}", wait);
+    }
     button.disabled = true;
     var timer = window.setInterval(function () {
       wait -= 1;
@@ -153,10 +159,10 @@
         button.disabled = false;
         button.textContent = label;
       } else {
-        button.textContent = label + "（" + wait + "秒）";
+        show();
       }
     }, 1000);
-    button.textContent = label + "（" + wait + "秒）";
+    show();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
