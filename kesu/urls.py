@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 
 
 def healthz(request):
@@ -9,7 +10,7 @@ def healthz(request):
 
 admin.site.site_header = "客诉 Kesu"
 admin.site.site_title = "客诉 Kesu"
-admin.site.index_title = "投诉处理与系统配置"
+admin.site.index_title = gettext_lazy("投诉处理与系统配置")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

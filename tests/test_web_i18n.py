@@ -122,3 +122,10 @@ def test_my_notifications_and_the_bell_in_english(org, make_complaint):
     bell = client.get("/notifications/bell/", HTTP_HX_REQUEST="true").content.decode()
     assert '>Notifications <span class="bell-count">1<span class="visually-hidden">' in bell
     assert not CJK.search(re.sub(r"<[^>]+>", "", bell))
+
+
+def test_the_admin_index_in_english(admin_client):
+    page = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Complaint handling and configuration" in page and "投诉处理与系统配置" not in page
+    page = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "投诉处理与系统配置" in page
