@@ -14,6 +14,15 @@ def data(org):
     return build_data(org)
 
 
+def listed(client, url: str) -> int | None:
+    """How many complaints the list at `url` says it holds (共 N 件)."""
+    import html
+    import re
+
+    found = re.search(r"共 (\d+) 件", client.get(html.unescape(url)).content.decode())
+    return int(found.group(1)) if found else None
+
+
 def _login(client, user):
     client.force_login(user)
     return client
@@ -141,7 +150,6 @@ def test_report_pages_speak_english_around_a_chinese_report(client, org, data):
 def test_every_drill_down_lists_exactly_the_complaints_counted(client, org, data, who):
     """Each number on the report page that links to the complaint list opens a list of that many
     complaints (merged ones out, the period in the company's time zone, the user's own scope)."""
-    import html
     import re
 
     _login(client, getattr(org, who))
@@ -149,9 +157,7 @@ def test_every_drill_down_lists_exactly_the_complaints_counted(client, org, data
     links = re.findall(r'<a href="(/complaints/\?[^"]+)">(\d+)</a>', page)
     assert len(links) >= (20 if who == "quality" else 10), len(links)
     for url, shown in links:
-        listed = client.get(html.unescape(url)).content.decode()
-        found = re.search(r"共 (\d+) 件", listed)
-        assert found and found.group(1) == shown, (url, shown, found and found.group(1))
+        assert listed(client, url) == int(shown), url
 
 
 def test_dashboard_numbers_open_exactly_the_complaints_they_count(client, org):
@@ -216,5 +222,4 @@ def test_dashboard_numbers_open_exactly_the_complaints_they_count(client, org):
     links += [(html.unescape(u), int(n)) for _name, u, n in risers]
     assert len(links) == 6
     for url, n in links:
-        listed = client.get(url).content.decode()
-        assert re.search(r"共 (\d+) 件", listed).group(1) == str(n), url
+        assert listed(client, url) == n, url

@@ -82,7 +82,6 @@ def compute_dashboard(user: User, now: dt.datetime | None = None) -> dict:
     heat = {
         "offices": [{"code": o.code, "name": o.name} for o in offices],
         "categories": [{"code": c.code, "name": c.name} for c in categories],
-        "since": since.isoformat(),
         "cells": [
             [
                 i,

@@ -11,6 +11,7 @@
     var c = echarts.init(el);
     c.setOption(option);
     charts.push(c);
+    return c;
   }
   var colours = { valid: "#b91c1c", assist: "#f59e0b", invalid: "#94a3b8", unassessed: "#cbd5e1" };
   if (data.by_nature) {
@@ -59,7 +60,7 @@
   if (data.heatmap) {
     var h = data.heatmap;
     var max = h.cells.reduce(function (m, c) { return Math.max(m, c[2]); }, 1);
-    chart("chart-heat", {
+    var heat = chart("chart-heat", {
       tooltip: { formatter: function (p) { return h.offices[p.value[0]].name + " · " + h.categories[p.value[1]].name + "：" + p.value[2] + " 宗"; } },
       grid: { left: 8, right: 16, top: 8, bottom: 70, containLabel: true },
       xAxis: { type: "category", data: h.offices.map(function (o) { return o.name; }), axisLabel: { rotate: 45, interval: 0 } },
@@ -70,7 +71,6 @@
                  cursor: "pointer" }]
     });
     // A cell opens the list of those complaints (office, category, valid, the same 30 days).
-    var heat = echarts.getInstanceByDom(document.getElementById("chart-heat"));
     if (heat) heat.on("click", function (p) { var c = h.cells[p.dataIndex]; if (c && c[3]) window.location.href = c[3]; });
   }
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
