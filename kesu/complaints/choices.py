@@ -20,6 +20,9 @@ TERMINAL_STATUSES = frozenset({Status.CLOSED, Status.DECLINED, Status.WITHDRAWN,
 OPEN_STATUSES = frozenset(set(Status) - TERMINAL_STATUSES)
 # Statuses in which the problem itself is still being worked on (the resolve clock runs).
 WORKING_STATUSES = frozenset({Status.RECEIVED, Status.DISPATCHED, Status.IN_PROGRESS})
+# Statuses in which the problem is not (or no longer) resolved: still worked on, or being rectified
+# after a dissatisfied callback (整改中, whose own clock is the rectification deadline).
+UNRESOLVED_STATUSES = WORKING_STATUSES | {Status.RECTIFYING}
 
 
 class Nature(models.TextChoices):

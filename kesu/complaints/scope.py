@@ -50,19 +50,30 @@ def get_complaint_for_user(user: User, key: str | int) -> Complaint:
         raise Http404("complaint not found") from None
 
 
-def offices_for(user: User) -> QuerySet[Office]:
-    """Offices the user works in (may register complaints for)."""
+def covered_offices(user: User) -> QuerySet[Office]:
+    """Every office whose complaints this member of staff covers, closed offices included (their
+    history still counts in reports): the whole company, the user's offices, or their department's."""
     from kesu.org.models import Office
 
     if user.is_company_wide:
-        return Office.objects.filter(is_active=True)
+        return Office.objects.all()
     if user.role in OFFICE_ROLES:
-        return user.offices.filter(is_active=True)
+        return user.offices.all()
     if user.role in DEPARTMENT_ROLES and user.department_id:
-        return Office.objects.filter(pk=user.department.office_id, is_active=True)
-    if user.role == Role.RESIDENT and user.phone:
-        return Office.objects.filter(buildings__units__residents__phone=user.phone, is_active=True).distinct()
+        return Office.objects.filter(pk=user.department.office_id)
     return Office.objects.none()
+
+
+def offices_for(user: User) -> QuerySet[Office]:
+    """Offices the user works in now (may register complaints for): the active offices they cover,
+    or for a resident the offices of their homes."""
+    from kesu.org.models import Office
+
+    if user.role == Role.RESIDENT and not user.is_company_wide:
+        if not user.phone:
+            return Office.objects.none()
+        return Office.objects.filter(buildings__units__residents__phone=user.phone, is_active=True).distinct()
+    return covered_offices(user).filter(is_active=True)
 
 
 def units_for_resident(user: User) -> QuerySet:

@@ -3,7 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    """Staff roles from SPEC §1. The order of the escalation ladder is in ESCALATION_LADDER."""
+    """Staff roles (docs/procedures.md, "People and roles"). The escalation ladder, which tier reaches
+    which role, is kesu.complaints.policy.TIER_ROLES."""
 
     RECEPTIONIST = "receptionist", _("客服接待/值班人员")
     SUPERVISOR = "supervisor", _("客服主管")
@@ -24,14 +25,6 @@ DEPARTMENT_ROLES = frozenset({Role.HANDLER, Role.DEPT_MANAGER})
 # Roles that see the whole company.
 COMPANY_ROLES = frozenset({Role.QUALITY, Role.EXECUTIVE, Role.ADMIN})
 
-# Escalation ladder (SPEC §4, issue 6): front line → managers → company → executive.
-ESCALATION_LADDER: tuple[str, ...] = (
-    Role.SUPERVISOR,
-    Role.CS_MANAGER,
-    Role.DIRECTOR,
-    Role.QUALITY,
-    Role.EXECUTIVE,
-)
 
 
 class DepartmentType(models.TextChoices):

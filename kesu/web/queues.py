@@ -1,5 +1,5 @@
 """Home page data: what waits for this user now (most urgent first), counts for their scope,
-and the managers' callback quota (SPEC §5: CS-centre manager ≥ 3 a month, office director ≥ 1)."""
+and the managers' own callbacks against their quota (kesu.complaints.policy)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kesu.complaints import services
+from kesu.complaints import policy, services
 from kesu.complaints.choices import OPEN_STATUSES, Deadline, Satisfaction, Severity, Status, Tier
 from kesu.complaints.deadlines import due_soon_q, overdue_q, pending_q
 from kesu.complaints.models import Callback, Complaint
@@ -20,9 +20,6 @@ from . import clock
 
 QUEUE_LIMIT = 60
 ROW_RELATED = ("office", "category", "department", "handler", "unit__building", "complained_staff")
-
-# SPEC §5: managers' own callbacks per month.
-CALLBACK_QUOTA = {Role.CS_MANAGER: 3, Role.DIRECTOR: 1}
 
 WAITING_DISPATCH = ("dispatch", _("待判定/派单"), Q(status=Status.RECEIVED))
 AWAITING_CALLBACK = ("callback", _("待回访"), Q(status=Status.RESOLVED, called_back_at__isnull=True))
@@ -57,7 +54,7 @@ def sections_for(user, now: dt.datetime) -> list[tuple[str, str, Q]]:
     if role == Role.SUPERVISOR:
         return [WAITING_DISPATCH, AWAITING_CALLBACK, DISSATISFIED, overdue]
     if role in (Role.CS_MANAGER, Role.DIRECTOR):
-        tier = Tier.CS_MANAGER if role == Role.CS_MANAGER else Tier.DIRECTOR
+        tier = policy.tier_of(role)
         escalated = ("escalated", _("升级至我"), Q(status__in=OPEN_STATUSES, tier=tier))
         return [overdue, AWAITING_CALLBACK, DISSATISFIED, escalated, MAJOR]
     if role in (Role.HANDLER, Role.DEPT_MANAGER):
@@ -107,7 +104,7 @@ def counts(user, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def callback_quota(user, now: dt.datetime | None = None) -> dict | None:
-    target = CALLBACK_QUOTA.get(services.role_of(user))
+    target = policy.callback_quota(services.role_of(user))
     if target is None:
         return None
     local = timezone.localtime(now or timezone.now())
