@@ -18,6 +18,6 @@ urlpatterns = [
     path("api/", include("kesu.api.urls")),
     path("reports/", include("kesu.reports.urls")),
     path("portal/", include("kesu.portal.urls")),
-    path("notifications/", include("kesu.notify.urls")),
+    path("notifications/", include("kesu.web.urls_notifications")),
     path("", include("kesu.web.urls")),
 ]

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
+from kesu.complaints import alerts as rules
 from kesu.complaints import services
 from kesu.complaints.choices import EventType, Status
 from kesu.complaints.models import Attachment, Complaint, ComplaintCounter, ComplaintEvent
-from kesu.notify import rules
 from kesu.notify.models import Outbox
 from kesu.org.choices import DepartmentType
 from kesu.org.models import User

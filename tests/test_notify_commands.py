@@ -14,9 +14,11 @@ from django.utils import timezone
 from notify_support import free_port, sms_lines, wait_until
 
 from kesu import cli
-from kesu.notify import delivery, tasks
-from kesu.notify.celery_app import make_app
+from kesu.complaints.models import SlaBreach
+from kesu.notify import delivery
 from kesu.notify.models import Outbox
+from kesu.ops import jobs
+from kesu.ops.celery import make_worker_app
 from kesu.ops.sweeper import Sweeper
 
 pytest_plugins = ["notify_support"]  # fixtures: notify_env, http_sink, smtp_sink
@@ -55,13 +57,18 @@ def test_worker_and_beat_explain_that_they_need_redis(db, settings, command):
         call_command(command, stdout=io.StringIO())
 
 
-def test_beat_runs_the_sweep_and_a_delivery_on_the_configured_intervals(settings, tmp_path):
+def test_beat_schedules_every_periodic_job_on_its_interval_and_the_worker_runs_each(settings, tmp_path):
     settings.KESU_SWEEP_SECONDS, settings.KESU_DELIVERY_SECONDS = 30.0, 3.0
-    app = make_app("redis://127.0.0.1:6379/11")
+    app = make_worker_app("redis://127.0.0.1:6379/11")
     schedule = app.conf.beat_schedule
-    assert schedule["sweep"]["task"] == delivery.SWEEP_TASK and schedule["sweep"]["schedule"] == 30.0
-    assert schedule["deliver"]["task"] == delivery.DELIVER_TASK and schedule["deliver"]["schedule"] == 3.0
-    assert {delivery.SWEEP_TASK, delivery.DELIVER_TASK} <= set(app.tasks)
+    # Every job of the one list, webhooks and the monthly report included, with its own interval.
+    assert {entry["task"] for entry in schedule.values()} == {job.task for job in jobs.JOBS}
+    assert {job.name for job in jobs.JOBS} >= {"sweep", "deliver", "webhooks", "monthly_report", "digest"}
+    for job in jobs.JOBS:
+        assert schedule[job.name]["schedule"] == (3.0 if job.pace == jobs.DELIVERY else 30.0)
+        assert job.task in app.tasks
+    # A wake-up call starts the outbox delivery job.
+    assert jobs.BY_NAME["deliver"].task == delivery.DELIVER_TASK
 
 
 def test_one_sweeper_pass_records_the_breach_and_delivers_its_messages(org, notify_env):
@@ -90,14 +97,21 @@ def test_the_sweeper_thread_delivers_every_few_seconds(org, notify_env):
 
 def test_the_tasks_are_idempotent(org, notify_env):
     c = major_complaint(org, minutes_ago=11)
-    first = tasks.sweep()
-    assert first["breaches"] == 1 and first["notifications"] > 0
-    assert tasks.sweep()["breaches"] == 0
+    app = make_worker_app("redis://127.0.0.1:6379/11")
+    sweep, deliver = (app.tasks[jobs.BY_NAME[name].task] for name in ("sweep", "deliver"))
+    sweep()
+    assert SlaBreach.objects.filter(complaint=c).count() == 1
+    sweep()
+    assert SlaBreach.objects.filter(complaint=c).count() == 1
+    queued = Outbox.objects.filter(state="pending").count()
+    assert queued > 0
+    deliver()  # its messages (and a morning digest, after 08:00)
     assert (
-        tasks.deliver()["sent"] == Outbox.objects.count()
-    )  # its messages (and a morning digest, after 08:00)
-    assert not Outbox.objects.filter(complaint=c, state="pending").exists()
-    assert tasks.deliver() == {"sent": 0, "retried": 0, "failed": 0}
+        not Outbox.objects.filter(state="pending").exists()
+        and Outbox.objects.filter(state="sent").count() == queued
+    )
+    deliver()
+    assert Outbox.objects.filter(state="sent").count() == queued
     assert len(sms_lines(notify_env.sms_log)) == 1
 
 

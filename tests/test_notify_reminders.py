@@ -14,11 +14,10 @@ import threading
 import pytest
 from conftest import local
 
-from kesu.complaints import services
+from kesu.complaints import reminders, services
 from kesu.complaints.models import SlaBreach
-from kesu.notify import reminders
 from kesu.notify.models import DigestRun, DueSoonWarning, Escalation, Outbox
-from kesu.notify.periodic import sweep_all
+from kesu.ops.jobs import check_deadlines as sweep_all
 from kesu.org.choices import DepartmentType
 
 TUE_10 = local(2026, 3, 10, 10, 0)

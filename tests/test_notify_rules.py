@@ -37,7 +37,7 @@ def test_a_complaint_filed_on_line_reaches_the_front_desk(org):
 
 
 def test_the_result_sms_carries_a_signed_link_to_rate_and_confirm(org, make_complaint, settings, client):
-    from kesu.portal.links import open_link
+    from kesu.complaints.links import open_link
 
     settings.KESU_PORTAL_BASE_URL = "https://kesu.example.com"
     c = make_complaint(received_at=TUE_10, at=TUE_10)

@@ -216,10 +216,9 @@ def test_the_residents_journey_on_a_phone(phone_page, live_server, org, sms_home
 def test_nothing_of_another_residents_complaint_and_a_fake_photo_is_refused(
     phone_page, live_server, org, sms_home, tmp_path
 ):
-    from kesu.complaints import services
+    from kesu.complaints import links, services
     from kesu.complaints.models import Complaint
     from kesu.org.models import Resident, User
-    from kesu.portal import links
 
     Resident.objects.create(unit=org.a.other_unit, name="李梅", phone="13911112222")
     neighbour = User.objects.create(username="r-13911112222", role="resident", phone="13911112222")

@@ -15,12 +15,12 @@ from django.test import Client
 from django.urls import reverse
 from portal_support import portal_home_fixture  # noqa: F401
 
-from kesu.complaints import services
+from kesu.complaints import links, services
 from kesu.complaints.choices import CallbackMethod, Status
 from kesu.complaints.models import Complaint
 from kesu.notify.models import Outbox
 from kesu.org.models import Resident, User
-from kesu.portal import links, progress
+from kesu.portal import progress
 
 pytestmark = pytest.mark.usefixtures("portal_home")
 AT = local(2026, 3, 10, 10, 0)

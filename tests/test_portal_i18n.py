@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import translation
 from portal_support import ask_code, complain_form, portal_home_fixture, sms_lines  # noqa: F401
 
-from kesu.complaints import services
+from kesu.complaints import links, services
 from kesu.complaints.models import Complaint
-from kesu.portal import links, progress
+from kesu.portal import progress
 
 pytestmark = pytest.mark.usefixtures("portal_home")
 

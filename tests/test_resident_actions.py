@@ -9,11 +9,12 @@ from django.core.exceptions import ValidationError
 
 from kesu.complaints import services
 from kesu.complaints.choices import CallbackMethod, EventType, Status
-from kesu.complaints.errors import RoleNotAllowed
+from kesu.complaints.errors import RoleNotAllowed, TransitionNotAllowed
 from kesu.complaints.models import Complaint
 from kesu.notify.models import Outbox
 
 AT = local(2026, 3, 10, 10, 0)
+AT_EVENING = local(2026, 3, 10, 18, 0)
 
 
 def file(org, **kwargs):
@@ -107,6 +108,28 @@ def test_a_dissatisfied_rating_reopens_for_rectification_and_alerts_the_office(o
     assert list(c.events.values_list("type", flat=True))[-2:] == [EventType.CALLED_BACK, EventType.REOPENED]
     alerted = set(Outbox.objects.filter(kind="reopened").values_list("user__username", flat=True))
     assert {"cs_manager", "director", "handler"} <= alerted
+
+
+def test_a_resident_rates_a_result_once_and_a_second_rating_reopens_nothing(org):
+    c = resolved(org, file(org))
+    c = services.call_back(
+        c, org.resident, method="other", satisfaction="satisfied", words="好了", at=AT_EVENING
+    )
+    assert "call_back" not in services.allowed_actions(c, org.resident)
+    with pytest.raises(TransitionNotAllowed):
+        # The rate form posted again (a second tab, a double tap), now 不满意, on the fresh version.
+        services.call_back(
+            c, org.resident, method="other", satisfaction="dissatisfied", words="不行", at=AT_EVENING
+        )
+    c.refresh_from_db()
+    assert (c.status, c.satisfaction, c.callbacks.count()) == (Status.RESOLVED, "satisfied", 1)
+    # Staff may still call back (a manager's own check), and a new result may be rated again.
+    assert "call_back" in services.allowed_actions(c, org.supervisor)
+    c = services.reopen(
+        c, org.supervisor, reason="复查仍不亮", rectify_due_at=local(2026, 3, 12, 18, 0), at=AT_EVENING
+    )
+    c = services.resolve(c, org.handler, resolution="已更换整条线路。", at=local(2026, 3, 11, 10, 0))
+    assert "call_back" in services.allowed_actions(c, org.resident)
 
 
 def test_a_resident_cannot_rate_away_a_major_complaint_that_needs_an_onsite_callback(org):

@@ -62,7 +62,21 @@ def test_committed_answer_time_defaults_from_the_policy(org):
     html = client_for(org.reception).get(url("intake")).content.decode()
     expected = timezone.localtime(timezone.now() + dt.timedelta(hours=48)).strftime("%Y-%m-%dT%H:")
     assert f'name="committed_answer_at" value="{expected}' in html
-    assert "data-answer-hours=" in html
+    assert 'data-promise-url="/new/promise/"' in html
+
+
+def test_the_page_asks_the_lifecycle_for_the_committed_time_as_the_form_changes(org):
+    client = client_for(org.reception)
+    office = org.a.office.pk
+    general = client.get(
+        url("promise"), {"office": office, "severity": "general", "received_at": "2026-03-10T10:00"}
+    )
+    major = client.get(url("promise"), {"office": office, "is_major": "1", "received_at": "2026-03-10T10:00"})
+    # The policy's answer hours: 48 for 一般, 24 for 重大 (kesu.complaints.sla_defaults).
+    assert general.json() == {"committed_answer_at": "2026-03-12T10:00"}
+    assert major.json() == {"committed_answer_at": "2026-03-11T10:00"}
+    bad = client.get(url("promise"), {"office": office, "received_at": "yesterday"})
+    assert bad.status_code == 400 and bad.json() == {"committed_answer_at": ""}
 
 
 def test_find_a_resident_by_unit_phone_or_name(org):

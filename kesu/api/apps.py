@@ -6,3 +6,11 @@ class ApiConfig(AppConfig):
     name = "kesu.api"
     label = "api"
     verbose_name = _("接口")
+
+    def ready(self) -> None:
+        # Webhooks hear every committed timeline event, in the transaction that wrote it.
+        from kesu.complaints import events
+
+        from .webhooks import queue_webhooks
+
+        events.subscribe(queue_webhooks)

@@ -1,8 +1,9 @@
 """Webhooks: queued in the outbox inside the change's transaction, delivered signed, in order per
 complaint and subscription, retried with back-off until the receiver answers 2xx.
 
-Queueing (`queue_webhooks`) is called by notify.rules.on_event and by the sweep (overdue), so a
-delivery exists exactly when the change committed. Delivery (`deliver_webhooks`) is a thin loop: each
+Queueing (`queue_webhooks`) subscribes to the core's timeline events (kesu.complaints.events, see
+ApiConfig.ready) and runs inside the transaction that wrote each event, so a delivery exists exactly
+when the change committed. Delivery (`deliver_webhooks`) is a thin loop: each
 row is claimed with a conditional UPDATE (a lease), so several deliverers never send a row twice;
 a row whose earlier sibling (same subscription, same complaint) is still pending waits for it.
 
@@ -26,9 +27,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
+from kesu.notify import delivery
 from kesu.notify.models import Outbox
 
 from .models import WEBHOOK_EVENTS, WebhookSubscription
@@ -216,10 +218,7 @@ def _deliver_queue(
         if row.next_attempt_at and row.next_attempt_at > now:
             return True  # the head waits for its retry time (or another deliverer holds it)
         # Claim: only one deliverer wins a given (row, attempts) pair; the lease covers a crash.
-        claimed = Outbox.objects.filter(pk=row.pk, state=Outbox.State.PENDING, attempts=row.attempts).update(
-            attempts=F("attempts") + 1, next_attempt_at=now + lease
-        )
-        if not claimed:
+        if not delivery.take(row, now + lease):
             return True
         ok, info = _post(sub, row)
         if ok:
@@ -235,7 +234,7 @@ def _deliver_queue(
             result.gave_up += 1
         else:
             Outbox.objects.filter(pk=row.pk).update(
-                next_attempt_at=now + backoff(row.attempts + 1), last_error=info
+                next_attempt_at=now + backoff(row.attempts), last_error=info
             )
         return False
     return True

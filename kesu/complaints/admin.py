@@ -1,19 +1,8 @@
 from django.contrib import admin
 
+from kesu.org.admin import ReadOnlyAdmin
+
 from .models import Attachment, Callback, Category, Complaint, ComplaintEvent, SlaPolicy
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A record that changes only through its own code (the lifecycle, the sweeper): view it, no more."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Category)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from kesu.org.models import CalendarOverride, Office
 from kesu.worktime import WorkCalendar
 
+from . import sla_defaults
 from .choices import OPEN_STATUSES, WORKING_STATUSES, Deadline, Satisfaction, Severity, Status
 from .models import Complaint, SlaPolicy
 
@@ -40,21 +41,10 @@ class Policy:
     callback_by: str
 
 
-# Defaults from SPEC §4 (companies configure their own in the admin: 处理时限).
+# The built-in time limits by severity (kesu.complaints.sla_defaults, the one copy of them).
 DEFAULT_POLICIES: dict[str, Policy] = {
-    # 重大: forward in 10 min; director at once and company within 1 h; resolve as fast as possible
-    # (24 clock hours as the outer limit); on-site callback within 24 h by managers.
-    Severity.MAJOR: Policy(
-        10, False, 60, 24, 24, False, False, 24, False, True, SlaPolicy.CallbackBy.MANAGER
-    ),
-    # 一般: forward in 20 min; resolve within 24 working hours; callback within 24 h.
-    Severity.GENERAL: Policy(
-        20, True, None, 48, 24, True, False, 24, False, False, SlaPolicy.CallbackBy.SUPERVISOR
-    ),
-    # 轻微: forward in 30 min; 24 working hours or by the time the complainant asked.
-    Severity.MINOR: Policy(
-        30, True, None, 48, 24, True, True, 24, False, False, SlaPolicy.CallbackBy.SUPERVISOR
-    ),
+    severity: Policy(**values)  # type: ignore[arg-type]
+    for severity, values in sla_defaults.DEFAULT_POLICIES.items()
 }
 
 _POLICY_FIELDS = [f.name for f in fields(Policy)]
@@ -147,6 +137,19 @@ def compute_deadlines(c: Complaint, policy: Policy, cal: WorkCalendar) -> dict[s
     }
 
 
+def committed_answer_due(office: Office, severity: str, received: dt.datetime) -> dt.datetime:
+    """The answer time promised to the complainant at intake (承诺答复时间) when the clerk names none:
+    the policy's answer hours after receipt. The intake form and its page take it from here."""
+    return received + dt.timedelta(hours=policy_for(office, severity or Severity.GENERAL).answer_hours)
+
+
+def default_rectify_due(c: Complaint, now: dt.datetime) -> dt.datetime:
+    """When rectification (整改) after a dissatisfied callback is due if nobody names a time: the
+    resolution time limit again, from now."""
+    policy = policy_for(c.office_id, c.effective_severity)
+    return _after(now, policy.resolve_hours, policy.resolve_in_working_hours, calendar_for(c.office))
+
+
 DEADLINE_FIELDS = (
     "forward_due_at",
     "report_due_at",
@@ -179,24 +182,59 @@ DUE_FIELD: dict[str, str] = {
 }
 
 
+# When each kind of deadline is still an obligation (not yet met, not moot): alternatives, each a set
+# of field lookups that must all hold. The one definition behind both the query (`pending_q`, for
+# lists, counts and the sweep) and the check on a loaded row (`is_pending`, for the page's clocks).
+PENDING: dict[str, tuple[dict[str, object], ...]] = {
+    Deadline.FORWARD: ({"status__in": {Status.RECEIVED}, "forward_due_at__isnull": False},),
+    Deadline.REPORT: (
+        {"status__in": OPEN_STATUSES, "report_due_at__isnull": False, "reported_at__isnull": True},
+    ),
+    Deadline.ANSWER: (
+        {"status__in": OPEN_STATUSES, "committed_answer_at__isnull": False, "answered_at__isnull": True},
+    ),
+    Deadline.RESOLVE: ({"status__in": WORKING_STATUSES, "resolve_due_at__isnull": False},),
+    Deadline.RECTIFY: ({"status__in": {Status.RECTIFYING}, "rectify_due_at__isnull": False},),
+    # Not called back yet, or called back 不满意 and not yet reopened: the loop is still open.
+    Deadline.CALLBACK: (
+        {"status__in": {Status.RESOLVED}, "callback_due_at__isnull": False, "called_back_at__isnull": True},
+        {
+            "status__in": {Status.RESOLVED},
+            "callback_due_at__isnull": False,
+            "satisfaction": Satisfaction.DISSATISFIED,
+        },
+    ),
+}
+
+
+def _alternatives(kind: str) -> tuple[dict[str, object], ...]:
+    try:
+        return PENDING[kind]
+    except KeyError:
+        raise ValueError(f"unknown deadline kind {kind!r}") from None
+
+
 def pending_q(kind: str) -> Q:
     """Complaints for which deadline `kind` is still an obligation (not yet met, not moot)."""
-    if kind == Deadline.FORWARD:
-        return Q(status=Status.RECEIVED, forward_due_at__isnull=False)
-    if kind == Deadline.REPORT:
-        return Q(status__in=OPEN_STATUSES, report_due_at__isnull=False, reported_at__isnull=True)
-    if kind == Deadline.ANSWER:
-        return Q(status__in=OPEN_STATUSES, committed_answer_at__isnull=False, answered_at__isnull=True)
-    if kind == Deadline.RESOLVE:
-        return Q(status__in=WORKING_STATUSES, resolve_due_at__isnull=False)
-    if kind == Deadline.RECTIFY:
-        return Q(status=Status.RECTIFYING, rectify_due_at__isnull=False)
-    if kind == Deadline.CALLBACK:
-        # Not called back yet, or called back 不满意 and not yet reopened: the loop is still open.
-        return Q(status=Status.RESOLVED, callback_due_at__isnull=False) & (
-            Q(called_back_at__isnull=True) | Q(satisfaction=Satisfaction.DISSATISFIED)
-        )
-    raise ValueError(f"unknown deadline kind {kind!r}")
+    q = Q()
+    for lookups in _alternatives(kind):
+        q |= Q(**lookups)
+    return q
+
+
+def _holds(c: Complaint, lookup: str, expected: object) -> bool:
+    name, _, op = lookup.partition("__")
+    value = getattr(c, name)
+    if op == "in":
+        return value in expected  # type: ignore[operator]
+    if op == "isnull":
+        return (value is None) is expected
+    return value == expected
+
+
+def is_pending(c: Complaint, kind: str) -> bool:
+    """`pending_q(kind)` for one loaded row (no query)."""
+    return any(all(_holds(c, k, v) for k, v in lookups.items()) for lookups in _alternatives(kind))
 
 
 def overdue_q(kind: str | None = None, now: dt.datetime | None = None) -> Q:

@@ -27,6 +27,7 @@ from .choices import (
     Status,
     Tier,
 )
+from .sla_defaults import FORM_DEFAULTS
 
 if TYPE_CHECKING:
     from kesu.org.models import User
@@ -69,19 +70,27 @@ class SlaPolicy(models.Model):
     forward_minutes = models.PositiveIntegerField(_("转呈时限(分钟)"))
     night_waits_for_morning = models.BooleanField(
         _("夜间受理次日上班起算"),
-        default=True,
+        default=FORM_DEFAULTS["night_waits_for_morning"],
         help_text=_("非工作时间受理的，转呈时限从下一个工作时段开始计算"),
     )
     report_minutes = models.PositiveIntegerField(_("上报公司时限(分钟)"), null=True, blank=True)
-    answer_hours = models.PositiveIntegerField(_("承诺答复时限(小时)"), default=48)
+    answer_hours = models.PositiveIntegerField(_("承诺答复时限(小时)"), default=FORM_DEFAULTS["answer_hours"])
     resolve_hours = models.PositiveIntegerField(_("处理时限(小时)"))
-    resolve_in_working_hours = models.BooleanField(_("处理时限按工作小时计"), default=True)
-    honour_requested_time = models.BooleanField(_("不晚于投诉人要求的时间"), default=False)
-    callback_hours = models.PositiveIntegerField(_("回访时限(小时)"), default=24)
-    callback_in_working_hours = models.BooleanField(_("回访时限按工作小时计"), default=False)
-    callback_onsite_required = models.BooleanField(_("须上门回访"), default=False)
+    resolve_in_working_hours = models.BooleanField(
+        _("处理时限按工作小时计"), default=FORM_DEFAULTS["resolve_in_working_hours"]
+    )
+    honour_requested_time = models.BooleanField(
+        _("不晚于投诉人要求的时间"), default=FORM_DEFAULTS["honour_requested_time"]
+    )
+    callback_hours = models.PositiveIntegerField(_("回访时限(小时)"), default=FORM_DEFAULTS["callback_hours"])
+    callback_in_working_hours = models.BooleanField(
+        _("回访时限按工作小时计"), default=FORM_DEFAULTS["callback_in_working_hours"]
+    )
+    callback_onsite_required = models.BooleanField(
+        _("须上门回访"), default=FORM_DEFAULTS["callback_onsite_required"]
+    )
     callback_by = models.CharField(
-        _("回访人"), max_length=12, choices=CallbackBy.choices, default=CallbackBy.SUPERVISOR
+        _("回访人"), max_length=12, choices=CallbackBy.choices, default=FORM_DEFAULTS["callback_by"]
     )
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Who sees what: the one place that scopes complaints to a user (issue 2 §8).
+"""Who sees what: the one place that scopes complaints to a user.
 
 Every list, page, API endpoint, export and report goes through `visible_complaints` (exposed as
 `Complaint.objects.visible_to(user)`) or `get_complaint_for_user`.
@@ -6,6 +6,7 @@ Every list, page, API endpoint, export and report goes through `visible_complain
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
@@ -37,11 +38,12 @@ def visible_complaints(qs: QuerySet, user: User) -> QuerySet:
     return qs.none()
 
 
-def get_complaint_for_user(user: User, key: str | int) -> Complaint:
-    """Fetch by number (or id) through the scope: 404 whether it does not exist or is not visible."""
+def get_complaint_for_user(user: User, key: str | int, *, related: Iterable[str] = ()) -> Complaint:
+    """Fetch by number (or id) through the scope, with the related objects the caller shows
+    (`related`, as for select_related), in one query: 404 whether it does not exist or is not visible."""
     from .models import Complaint
 
-    qs = Complaint.objects.visible_to(user).select_related("office")
+    qs = Complaint.objects.visible_to(user).select_related("office", *related)
     key_str = str(key)
     lookup = {"pk": int(key_str)} if key_str.isascii() and key_str.isdigit() else {"number": key_str}
     try:

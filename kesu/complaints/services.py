@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -20,10 +21,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kesu.notify import rules
 from kesu.org.choices import DEPARTMENT_ROLES, Role
 from kesu.org.models import Department, Office, Resident, Unit, User
 
+from . import alerts, events
 from . import files as upload_checks
 from .choices import (
     OPEN_STATUSES,
@@ -32,7 +33,6 @@ from .choices import (
     Channel,
     CloseOutcome,
     DeclineReason,
-    EventType,
     Nature,
     NatureSubtype,
     PreferredContact,
@@ -41,7 +41,15 @@ from .choices import (
     Status,
     Tier,
 )
-from .deadlines import apply_deadlines, calendar_for, company_tz, policy_for
+from .deadlines import (
+    DEADLINE_FIELDS,
+    apply_deadlines,
+    calendar_for,
+    committed_answer_due,
+    company_tz,
+    default_rectify_due,
+    policy_for,
+)
 from .errors import RoleNotAllowed, StaleVersion, TransitionNotAllowed
 from .models import Attachment, Callback, Category, Complaint, ComplaintCounter, ComplaintEvent, SlaPolicy
 from .scope import offices_for, units_for_resident
@@ -119,12 +127,18 @@ def allowed_actions(c: Complaint, user: User) -> list[str]:
     for action, states in TRANSITIONS.items():
         if c.status not in states or role not in ACTION_ROLES[action]:
             continue
-        if action == "call_back" and role not in _callback_roles(c):
+        if action == "call_back" and (role not in _callback_roles(c) or not _resident_may_rate(c, role)):
             continue
         if action == "accept" and role in _DEPT and c.department_id != user.department_id:
             continue
         result.append(action)
     return result
+
+
+def _resident_may_rate(c: Complaint, role: str) -> bool:
+    """A resident confirms and rates a result once (a new result may be rated again), and never a
+    complaint that staff must call back on site."""
+    return role != R.RESIDENT or not (c.satisfaction or c.onsite_callback_required)
 
 
 def _callback_roles(c: Complaint) -> frozenset[str]:
@@ -206,55 +220,27 @@ def _set(c: Complaint, changes: dict[str, list[Any]], **values: Any) -> None:
             changes[attname] = [_json(old_raw), _json(new_raw)]
 
 
-def _commit(
-    c: Complaint,
-    user: User | None,
-    type: str,
-    at: dt.datetime,
-    changes: dict[str, list[Any]],
-    *,
-    from_status: str,
-    note: str = "",
-    visibility: str = ComplaintEvent.Visibility.INTERNAL,
-    data: dict[str, Any] | None = None,
-    became_major: bool = False,
-    extra_fields: Iterable[str] = (),
-) -> Complaint:
-    """Recompute deadlines, save the changed fields with a new version, append the event, queue
-    notifications. Always called inside the action's transaction."""
-    before = {
-        name: getattr(c, name)
-        for name in ("forward_due_at", "report_due_at", "resolve_due_at", "callback_due_at")
-    }
+def _save(
+    c: Complaint, user: User | None, changes: dict[str, list[Any]], *, extra_fields: Iterable[str] = ()
+) -> None:
+    """Recompute the deadlines and save the changed fields with a new version (recording the deadlines'
+    old → new in `changes`). Always called inside the action's transaction, before its event."""
+    before = {name: getattr(c, name) for name in DEADLINE_FIELDS}
     for name in apply_deadlines(c):
-        if name in before:
-            changes[name] = [_json(before[name]), _json(getattr(c, name))]
+        changes[name] = [_json(before[name]), _json(getattr(c, name))]
     if c.owner_id is None and user is not None and role_of(user) != R.RESIDENT:
         # A complaint filed on line gets its first-contact owner at the first staff action.
         _set(c, changes, owner=user)
     c.version += 1
     fields = {n[:-3] if n.endswith("_id") else n for n in changes}
-    fields |= {"version", "updated_at", "onsite_callback_required", *extra_fields}
-    c.save(update_fields=sorted(fields))
-    event = ComplaintEvent.objects.create(
-        complaint=c,
-        type=type,
-        at=at,
-        actor=user,
-        from_status=from_status,
-        to_status=c.status,
-        changes=changes,
-        note=note,
-        visibility=visibility,
-        data=data or {},
-    )
-    rules.on_event(event, became_major=became_major)
-    return c
+    c.save(update_fields=sorted(fields | {"version", "updated_at", *extra_fields}))
 
 
-def _visibility(told: bool) -> str:
-    """Whether an event is what the complainant was told (shown on the portal) or internal."""
-    return ComplaintEvent.Visibility.COMPLAINANT if told else ComplaintEvent.Visibility.INTERNAL
+def _announce(event: ComplaintEvent, *, became_major: bool = False, night: bool = False) -> Complaint:
+    """The event's notifications and its subscribers (webhooks, …), in the same transaction."""
+    alerts.on_event(event, became_major=became_major, night=night)
+    events.publish(event)
+    return event.complaint
 
 
 def _now(at: dt.datetime | None) -> dt.datetime:
@@ -317,226 +303,298 @@ def _next_number(office: Office, received_at: dt.datetime) -> str:
     return f"{office.code}-{period}-{counter.last:04d}"
 
 
+@dataclass
+class Intake:
+    """What the front desk (or a resident on line) tells us about a new complaint: the fields of the
+    complaint record (《客户投诉记录表》). Objects or their codes; checked by `register`."""
+
+    office: Office | str | None
+    channel: str
+    content: str
+    complainant_name: str = ""
+    phone: str = ""
+    unit: Unit | str | None = None
+    resident: Resident | None = None
+    address: str = ""
+    received_at: dt.datetime | None = None
+    complained_party: str = ""
+    complained_department: Department | None = None
+    complained_staff: User | None = None
+    on_spot_answer: str = ""
+    anonymous_to_staff: bool = False
+    preferred_contact: str = ""
+    committed_answer_at: dt.datetime | None = None
+    requested_by: dt.datetime | None = None
+    nature: str = ""
+    nature_subtype: str = ""
+    is_major: bool = False
+    severity: str = ""
+    category: Category | str | None = None
+    received_by_company: bool | None = None
+    # The earlier complaint the clerk confirmed this repeats (重复投诉), by object or number.
+    repeat_of: Complaint | str | None = None
+    attachments: Sequence[tuple[IO[bytes], str]] = ()
+
+
+# What a resident filing on line may not say: the staff's judgement and the desk's own records.
+_STAFF_ONLY = (
+    "received_at",
+    "on_spot_answer",
+    "committed_answer_at",
+    "nature",
+    "severity",
+    "is_major",
+    "complained_staff",
+)
+
+
+@dataclass
+class _Checked:
+    """An intake after checking: every value clean, objects looked up."""
+
+    office: Office
+    unit: Unit | None
+    category: Category | None
+    received: dt.datetime
+    repeat_of: Complaint | None
+    files: list[tuple[IO[bytes], upload_checks.CheckedFile]]
+
+
 def register(
-    by: User,
-    *,
-    office: Office | str | None,
-    channel: str,
-    content: str,
-    complainant_name: str = "",
-    phone: str = "",
-    unit: Unit | str | None = None,
-    resident: Resident | None = None,
-    address: str = "",
-    received_at: dt.datetime | None = None,
-    complained_party: str = "",
-    complained_department: Department | None = None,
-    complained_staff: User | None = None,
-    on_spot_answer: str = "",
-    anonymous_to_staff: bool = False,
-    preferred_contact: str = "",
-    committed_answer_at: dt.datetime | None = None,
-    requested_by: dt.datetime | None = None,
-    nature: str = "",
-    nature_subtype: str = "",
-    is_major: bool = False,
-    severity: str = "",
-    category: Category | str | None = None,
-    received_by_company: bool | None = None,
-    attachments: Sequence[tuple[IO[bytes], str]] = (),
-    at: dt.datetime | None = None,
+    by: User, intake: Intake | None = None, /, *, at: dt.datetime | None = None, **fields: Any
 ) -> Complaint:
-    """Register a complaint (登记受理). All input is checked before anything is written; every
-    problem is reported at once, by field."""
+    """Register a complaint (登记受理), from an Intake or its fields as keywords. All input is checked
+    before anything is written, and every problem is reported at once, by field; then the complaint,
+    its timeline, its attachments, its repeat link and its notifications are one transaction."""
     _check_role(by, "register")
     now = _now(at)
+    intake = Intake(**fields) if intake is None else replace(intake, **fields)
+    checked = _check_intake(by, intake, now)
+    with transaction.atomic():
+        return _file(by, intake, checked, now)
+
+
+def _check_intake(by: User, i: Intake, now: dt.datetime) -> _Checked:
     errors: dict[str, str] = {}
-
-    # Office: an object or its code, and one the user works in.
-    office_obj: Office | None = None
-    if isinstance(office, Office):
-        office_obj = office
-    elif office:
-        office_obj = Office.objects.filter(code=str(office).strip()).first()
-        if office_obj is None:
-            errors["office"] = _("未知的管理处“%(code)s”。") % {"code": str(office)[:20]}
-    else:
-        errors["office"] = _("请选择管理处。")
-    if office_obj is not None and not offices_for(by).filter(pk=office_obj.pk).exists():
-        errors["office"] = _("您不能为管理处“%(name)s”登记投诉。") % {"name": office_obj.name}
-
-    if channel not in Channel.values:
+    office = _intake_office(by, i.office, errors)
+    if i.channel not in Channel.values:
         errors["channel"] = _("请选择有效的投诉渠道。")
-
-    content = _text(errors, "content", content, required=True, max_chars=MAX_CONTENT_CHARS)
-
-    if resident is not None:
-        unit = unit or resident.unit
-        complainant_name = complainant_name or resident.name
-        phone = phone or resident.phone
-    unit_obj: Unit | None = None
-    if isinstance(unit, Unit):
-        unit_obj = unit
-    elif unit:
-        unit_obj = Unit.objects.select_related("building").filter(code=str(unit).strip()).first()
-        if unit_obj is None:
-            errors["unit"] = _("未知的房屋“%(code)s”。") % {"code": str(unit)[:60]}
-    if unit_obj is not None and office_obj is not None and unit_obj.building.office_id != office_obj.pk:
-        errors["unit"] = _("房屋 %(unit)s 不属于该管理处。") % {"unit": unit_obj.code}
-    if resident is not None and unit_obj is not None and resident.unit_id != unit_obj.pk:
-        errors["resident"] = _("该住户不属于所选房屋。")
+    i.content = _text(errors, "content", i.content, required=True, max_chars=MAX_CONTENT_CHARS)
+    if i.resident is not None:
+        i.unit = i.unit or i.resident.unit
+        i.complainant_name = i.complainant_name or i.resident.name
+        i.phone = i.phone or i.resident.phone
+    unit = _intake_unit(i, office, errors)
     if by.role == R.RESIDENT:
-        # A resident files for one of their own homes, on line, now, and judges nothing.
-        if unit_obj is None or not units_for_resident(by).filter(pk=unit_obj.pk).exists():
-            errors["unit"] = _("请选择您名下的房屋。")
-        elif not complainant_name:
-            known = Resident.objects.filter(unit=unit_obj, phone=by.phone).first()
-            complainant_name = known.name if known else ""
-        phone = by.phone
-        if channel not in (Channel.ONLINE, Channel.WECHAT):
-            errors["channel"] = _("请选择有效的投诉渠道。")
-        staff_only = {
-            "received_at": received_at,
-            "on_spot_answer": on_spot_answer,
-            "committed_answer_at": committed_answer_at,
-            "nature": nature,
-            "severity": severity,
-            "is_major": is_major,
-            "complained_staff": complained_staff,
-        }
-        for field, value in staff_only.items():
-            if value:
-                errors[field] = _("此项由工作人员填写。")
-
-    complainant_name = _text(errors, "complainant_name", complainant_name, required=True, max_chars=50)
+        _check_resident_intake(by, i, unit, errors)
+    i.complainant_name = _text(errors, "complainant_name", i.complainant_name, required=True, max_chars=50)
     try:
-        phone = normalize_phone(phone)
+        i.phone = normalize_phone(i.phone)
     except ValidationError as e:
         errors["phone"] = e.messages[0]
-    address = _text(errors, "address", address, required=False, max_chars=200)
-    complained_party = _text(errors, "complained_party", complained_party, required=False, max_chars=100)
-    on_spot_answer = _text(errors, "on_spot_answer", on_spot_answer, required=False)
+    i.address = _text(errors, "address", i.address, required=False, max_chars=200)
+    i.complained_party = _text(errors, "complained_party", i.complained_party, required=False, max_chars=100)
+    i.on_spot_answer = _text(errors, "on_spot_answer", i.on_spot_answer, required=False)
+    received = _intake_times(i, now, errors)
+    _intake_judgement(i, errors)
+    category = _category(i.category, errors)
+    _intake_complained(i, office, errors)
+    repeat_of = _intake_repeat(by, i.repeat_of, office, errors)
+    files = _intake_files(i.attachments, errors)
+    _raise(errors)
+    assert office is not None
+    return _Checked(office, unit, category, received, repeat_of, files)
 
-    received = received_at or now
+
+def _intake_office(by: User, value: Office | str | None, errors: dict[str, str]) -> Office | None:
+    """An office object or its code, and one the user works in."""
+    office: Office | None = None
+    if isinstance(value, Office):
+        office = value
+    elif value:
+        office = Office.objects.filter(code=str(value).strip()).first()
+        if office is None:
+            errors["office"] = _("未知的管理处“%(code)s”。") % {"code": str(value)[:20]}
+    else:
+        errors["office"] = _("请选择管理处。")
+    if office is not None and not offices_for(by).filter(pk=office.pk).exists():
+        errors["office"] = _("您不能为管理处“%(name)s”登记投诉。") % {"name": office.name}
+    return office
+
+
+def _intake_unit(i: Intake, office: Office | None, errors: dict[str, str]) -> Unit | None:
+    unit: Unit | None = None
+    if isinstance(i.unit, Unit):
+        unit = i.unit
+    elif i.unit:
+        unit = Unit.objects.select_related("building").filter(code=str(i.unit).strip()).first()
+        if unit is None:
+            errors["unit"] = _("未知的房屋“%(code)s”。") % {"code": str(i.unit)[:60]}
+    if unit is not None and office is not None and unit.building.office_id != office.pk:
+        errors["unit"] = _("房屋 %(unit)s 不属于该管理处。") % {"unit": unit.code}
+    if i.resident is not None and unit is not None and i.resident.unit_id != unit.pk:
+        errors["resident"] = _("该住户不属于所选房屋。")
+    return unit
+
+
+def _check_resident_intake(by: User, i: Intake, unit: Unit | None, errors: dict[str, str]) -> None:
+    """A resident files for one of their own homes, on line, now, and judges nothing."""
+    if unit is None or not units_for_resident(by).filter(pk=unit.pk).exists():
+        errors["unit"] = _("请选择您名下的房屋。")
+    elif not i.complainant_name:
+        known = Resident.objects.filter(unit=unit, phone=by.phone).first()
+        i.complainant_name = known.name if known else ""
+    i.phone = by.phone
+    if i.channel not in (Channel.ONLINE, Channel.WECHAT):
+        errors["channel"] = _("请选择有效的投诉渠道。")
+    for field in _STAFF_ONLY:
+        if getattr(i, field):
+            errors[field] = _("此项由工作人员填写。")
+    if i.repeat_of:
+        errors["repeat_of"] = _("此项由工作人员填写。")
+
+
+def _intake_times(i: Intake, now: dt.datetime, errors: dict[str, str]) -> dt.datetime:
+    received = i.received_at or now
     if timezone.is_naive(received):
         errors["received_at"] = _("受理时间必须带时区。")
     elif received > now + _FUTURE_TOLERANCE:
         errors["received_at"] = _("受理时间不能晚于现在。")
     elif received < now - dt.timedelta(days=366):
         errors["received_at"] = _("受理时间不能早于一年前。")
-    for field, value in (("requested_by", requested_by), ("committed_answer_at", committed_answer_at)):
+    for field in ("requested_by", "committed_answer_at"):
+        value = getattr(i, field)
         if value is not None and (
             timezone.is_naive(value) or (not timezone.is_naive(received) and value <= received)
         ):
             errors[field] = _("该时间必须晚于受理时间。")
+    return received
 
-    channel_ok = channel in Channel.values
-    nature = _choice(nature, Nature, "nature", errors)
-    nature_subtype = _choice(nature_subtype, NatureSubtype, "nature_subtype", errors)
-    if nature_subtype and nature == Nature.VALID:
+
+def _intake_judgement(i: Intake, errors: dict[str, str]) -> None:
+    i.nature = _choice(i.nature, Nature, "nature", errors)
+    i.nature_subtype = _choice(i.nature_subtype, NatureSubtype, "nature_subtype", errors)
+    if i.nature_subtype and i.nature == Nature.VALID:
         errors["nature_subtype"] = _("有效投诉不设沟通类型。")
-    severity = _choice(severity, Severity, "severity", errors)
-    preferred_contact = _choice(preferred_contact, PreferredContact, "preferred_contact", errors)
-    category_obj = _category(category, errors)
-    if (
-        complained_department is not None
-        and office_obj is not None
-        and complained_department.office_id != office_obj.pk
-    ):
+    i.severity = _choice(i.severity, Severity, "severity", errors)
+    i.preferred_contact = _choice(i.preferred_contact, PreferredContact, "preferred_contact", errors)
+
+
+def _intake_complained(i: Intake, office: Office | None, errors: dict[str, str]) -> None:
+    if office is None:
+        return
+    if i.complained_department is not None and i.complained_department.office_id != office.pk:
         errors["complained_department"] = _("被投诉部门不属于该管理处。")
-    if complained_staff is not None and office_obj is not None:
-        works_here = complained_staff.offices.filter(pk=office_obj.pk).exists() or (
-            complained_staff.department_id is not None
-            and complained_staff.department.office_id == office_obj.pk
+    staff = i.complained_staff
+    if staff is not None:
+        works_here = staff.offices.filter(pk=office.pk).exists() or (
+            staff.department_id is not None and staff.department.office_id == office.pk
         )
         if not works_here:
             errors["complained_staff"] = _("被投诉人员不属于该管理处。")
 
+
+def _intake_repeat(
+    by: User, value: Complaint | str | None, office: Office | None, errors: dict[str, str]
+) -> Complaint | None:
+    if not value:
+        return None
+    number = value.number if isinstance(value, Complaint) else str(value).strip()
+    earlier = Complaint.objects.visible_to(by).filter(number=number).first()
+    if earlier is None:
+        errors["repeat_of"] = _("找不到投诉“%(number)s”。") % {"number": number[:30]}
+    elif office is not None and earlier.office_id != office.pk:
+        errors["repeat_of"] = _("只能关联同一管理处的投诉。")
+    return earlier
+
+
+def _intake_files(
+    attachments: Sequence[tuple[IO[bytes], str]], errors: dict[str, str]
+) -> list[tuple[IO[bytes], upload_checks.CheckedFile]]:
     checked: list[tuple[IO[bytes], upload_checks.CheckedFile]] = []
     if len(attachments) > upload_checks.MAX_ATTACHMENTS_PER_COMPLAINT:
         errors["attachments"] = _("附件最多 %(n)d 个。") % {"n": upload_checks.MAX_ATTACHMENTS_PER_COMPLAINT}
-    else:
-        for f, name in attachments:
-            try:
-                checked.append((f, upload_checks.check_upload(f, name)))
-            except ValidationError as e:
-                errors["attachments"] = e.message_dict["attachments"][0]
-                break
-    _raise(errors)
-    assert office_obj is not None and channel_ok
+        return checked
+    for f, name in attachments:
+        try:
+            checked.append((f, upload_checks.check_upload(f, name)))
+        except ValidationError as e:
+            errors["attachments"] = e.message_dict["attachments"][0]
+            break
+    return checked
 
-    with transaction.atomic():
-        c = Complaint(
-            office=office_obj,
-            number=_next_number(office_obj, received),
-            channel=channel,
-            received_at=received,
-            received_by=by,
-            owner=None if by.role == R.RESIDENT else by,  # 首问负责制: whoever first receives it owns it
-            received_by_company=by.is_company_wide if received_by_company is None else received_by_company,
-            complainant_name=complainant_name,
-            complainant_phone=phone,
-            resident=resident,
-            unit=unit_obj,
-            address=address,
-            content=content,
-            search_text=index_text(content, complained_party, address),
-            complained_party=complained_party,
-            complained_department=complained_department,
-            complained_staff=complained_staff,
-            on_spot_answer=on_spot_answer,
-            anonymous_to_staff=bool(anonymous_to_staff),
-            preferred_contact=preferred_contact,
-            requested_by=requested_by,
-            nature=nature,
-            nature_subtype=nature_subtype,
-            is_major=bool(is_major),
-            severity=severity,
-            category=category_obj,
+
+def _file(by: User, i: Intake, k: _Checked, now: dt.datetime) -> Complaint:
+    """Write the checked intake: the complaint with its deadlines, the registered event, the files,
+    the repeat link, and the notifications."""
+    c = Complaint(
+        office=k.office,
+        number=_next_number(k.office, k.received),
+        channel=i.channel,
+        received_at=k.received,
+        received_by=by,
+        owner=None if by.role == R.RESIDENT else by,  # 首问负责制: whoever first receives it owns it
+        received_by_company=by.is_company_wide if i.received_by_company is None else i.received_by_company,
+        complainant_name=i.complainant_name,
+        complainant_phone=i.phone,
+        resident=i.resident,
+        unit=k.unit,
+        address=i.address,
+        content=i.content,
+        search_text=index_text(i.content, i.complained_party, i.address),
+        complained_party=i.complained_party,
+        complained_department=i.complained_department,
+        complained_staff=i.complained_staff,
+        on_spot_answer=i.on_spot_answer,
+        anonymous_to_staff=bool(i.anonymous_to_staff),
+        preferred_contact=i.preferred_contact,
+        requested_by=i.requested_by,
+        nature=i.nature,
+        nature_subtype=i.nature_subtype,
+        is_major=bool(i.is_major),
+        severity=i.severity,
+        category=k.category,
+    )
+    if i.nature or i.severity or k.category or i.is_major:
+        c.assessed_at, c.assessed_by = now, by
+    if c.effective_severity == Severity.MAJOR:
+        c.major_at = k.received
+    if i.on_spot_answer:
+        # Answered on the spot (当场答复): handled at once, awaiting callback or closing.
+        c.status = S.RESOLVED
+        c.answered_at = c.resolved_at = k.received
+        c.resolution = i.on_spot_answer
+    else:
+        c.committed_answer_at = i.committed_answer_at or committed_answer_due(
+            k.office, c.effective_severity, k.received
         )
-        if nature or severity or category_obj or is_major:
-            c.assessed_at, c.assessed_by = now, by
-        if c.effective_severity == Severity.MAJOR:
-            c.major_at = received
-        policy = policy_for(office_obj, c.effective_severity)
-        if on_spot_answer:
-            # Answered on the spot (当场答复): handled at once, awaiting callback or closing.
-            c.status = S.RESOLVED
-            c.answered_at = c.resolved_at = received
-            c.resolution = on_spot_answer
-        else:
-            c.committed_answer_at = committed_answer_at or received + dt.timedelta(hours=policy.answer_hours)
-        cal = calendar_for(office_obj)
-        apply_deadlines(c, policy, cal)
-        c.save()
-        data = {
-            k: v
-            for k, v in {
-                "nature": nature,
-                "is_major": bool(is_major),
-                "severity": severity,
-                "category": category_obj.code if category_obj else "",
-                "channel": channel,
-            }.items()
-            if v
-        }
-        event = ComplaintEvent.objects.create(
-            complaint=c,
-            type=EventType.REGISTERED,
-            at=now,
-            actor=by,
-            from_status="",
-            to_status=c.status,
-            data=data,
-            note=on_spot_answer,
-            visibility=ComplaintEvent.Visibility.COMPLAINANT
-            if on_spot_answer
-            else ComplaintEvent.Visibility.INTERNAL,
-        )
-        for f, info in checked:
-            _store_attachment(c, by, f, info, now)
-        rules.on_event(event, became_major=_is_major(c), night=not cal.in_window(received))
+    cal = calendar_for(k.office)
+    apply_deadlines(c, cal=cal)
+    c.save()
+    event = events.registered(c, by, now, told=bool(i.on_spot_answer))
+    for f, info in k.files:
+        _store_attachment(c, by, f, info, now)
+    _announce(event, became_major=_is_major(c), night=not cal.in_window(k.received))
+    if k.repeat_of is not None:
+        _confirm_repeat(c, by, k.repeat_of, now)
     return c
+
+
+def _confirm_repeat(c: Complaint, by: User, earlier: Complaint, now: dt.datetime) -> None:
+    """The clerk confirmed at intake that this repeats an earlier complaint: linked at once if their
+    role may link (a supervisor's decision, ACTION_ROLES["link"]), else a note asks the supervisor."""
+    if role_of(by) in ACTION_ROLES["link"]:
+        changes: dict[str, list[Any]] = {}
+        _set(c, changes, repeat_of=earlier)
+        _save(c, by, changes)
+        reason = _("登记时确认为重复投诉。")
+        _announce(events.linked(c, by, now, changes, target=earlier.number, reason=reason))
+    else:
+        text = _("接待人员登记时确认：这是 %(number)s 的重复投诉，请主管核实并关联。") % {
+            "number": earlier.number
+        }
+        _save(c, by, {})
+        _announce(events.noted(c, by, now, {}, text=text, told=False))
 
 
 def _store_attachment(
@@ -577,14 +635,9 @@ def add_attachment(
             {"attachments": [_("附件最多 %(n)d 个。") % {"n": upload_checks.MAX_ATTACHMENTS_PER_COMPLAINT}]}
         )
     att = _store_attachment(c, by, f, info, now)
-    _commit(
-        c,
-        by,
-        EventType.ATTACHMENT_ADDED,
-        now,
-        {},
-        from_status=c.status,
-        data={"attachment": att.pk, "name": info.name, "kind": info.kind, "size": info.size},
+    _save(c, by, {})
+    _announce(
+        events.attachment_added(c, by, now, attachment=att.pk, name=info.name, kind=info.kind, size=info.size)
     )
     return att
 
@@ -653,18 +706,9 @@ def assess(
     _set(c, changes, **changed, assessed_at=now, assessed_by=by)
     if _is_major(c) and c.major_at is None:
         _set(c, changes, major_at=now)
-    return _commit(
-        c,
-        by,
-        EventType.ASSESSED,
-        now,
-        changes,
-        from_status=c.status,
-        note=reason,
-        data={"revised": sorted(revised)},
-        became_major=_is_major(c) and not was_major,
-        extra_fields=["assessed_at", "assessed_by"],
-    )
+    _save(c, by, changes, extra_fields=["assessed_at", "assessed_by"])
+    event = events.assessed(c, by, now, changes, reason=reason, revised=revised)
+    return _announce(event, became_major=_is_major(c) and not was_major)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -706,7 +750,8 @@ def dispatch(
     if c.forwarded_at is None:
         values["forwarded_at"] = now
     _set(c, changes, **values)
-    return _commit(c, by, EventType.DISPATCHED, now, changes, from_status=from_status, note=note)
+    _save(c, by, changes)
+    return _announce(events.dispatched(c, by, now, changes, from_status=from_status, note=note))
 
 
 @transaction.atomic
@@ -728,9 +773,8 @@ def accept(
     if c.handler_id is None and role_of(by) in DEPARTMENT_ROLES:
         values["handler"] = by
     _set(c, changes, **values)
-    return _commit(
-        c, by, EventType.ACCEPTED, now, changes, from_status=S.DISPATCHED, note=note.strip()[:5000]
-    )
+    _save(c, by, changes)
+    return _announce(events.accepted(c, by, now, changes, from_status=S.DISPATCHED, note=note.strip()[:5000]))
 
 
 @transaction.atomic
@@ -752,10 +796,8 @@ def note(
     changes: dict[str, list[Any]] = {}
     if tell_complainant and c.answered_at is None:
         _set(c, changes, answered_at=now)
-    visibility = _visibility(tell_complainant)
-    return _commit(
-        c, by, EventType.NOTE, now, changes, from_status=c.status, note=text, visibility=visibility
-    )
+    _save(c, by, changes)
+    return _announce(events.noted(c, by, now, changes, text=text, told=tell_complainant))
 
 
 @transaction.atomic
@@ -783,9 +825,8 @@ def escalate(
     if target >= Tier.COMPANY and c.reported_at is None:
         values["reported_at"] = now
     _set(c, changes, **values)
-    return _commit(
-        c, by, EventType.ESCALATED, now, changes, from_status=c.status, note=reason, data={"tier": target}
-    )
+    _save(c, by, changes)
+    return _announce(events.escalated(c, by, now, changes, reason=reason, tier=target))
 
 
 @transaction.atomic
@@ -818,17 +859,11 @@ def resolve(
     if c.answered_at is None:
         values["answered_at"] = now
     _set(c, changes, **values)
-    visibility = _visibility(tell_complainant)
-    return _commit(
-        c,
-        by,
-        EventType.RESOLVED,
-        now,
-        changes,
-        from_status=from_status,
-        note=resolution,
-        visibility=visibility,
+    _save(c, by, changes)
+    event = events.resolved(
+        c, by, now, changes, from_status=from_status, resolution=resolution, told=tell_complainant
     )
+    return _announce(event)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -858,10 +893,11 @@ def call_back(
         # The complainant confirms and rates on line (recorded as method 其他); 不满意 reopens it.
         if c.onsite_callback_required:
             raise RoleNotAllowed(_("重大投诉须由工作人员上门回访，请等候我们联系您。"))
+        if not _resident_may_rate(c, R.RESIDENT):
+            raise TransitionNotAllowed(_("您已评价过本次处理结果，谢谢。"))
         method, confirmed = CallbackMethod.OTHER, True
         if satisfaction == Satisfaction.DISSATISFIED and rectify_due_at is None:
-            policy = policy_for(c.office_id, c.effective_severity)
-            rectify_due_at = calendar_for(c.office).add_working_hours(now, policy.resolve_hours)
+            rectify_due_at = default_rectify_due(c, now)
     elif role_of(by) not in _callback_roles(c):
         raise RoleNotAllowed(_("重大投诉须由客服中心经理或管理处主任回访。"))
     errors: dict[str, str] = {}
@@ -889,26 +925,26 @@ def call_back(
         due_at=c.callback_due_at,
     )
     changes: dict[str, list[Any]] = {}
+    due_at = c.callback_due_at
     _set(c, changes, called_back_at=now, satisfaction=satisfaction)
-    c = _commit(
+    _save(c, by, changes)
+    event = events.called_back(
         c,
         by,
-        EventType.CALLED_BACK,
         now,
         changes,
-        from_status=c.status,
-        note=words,
-        data={
-            "method": method,
-            "satisfaction": satisfaction,
-            "confirmed": bool(confirmed),
-            "due_at": _json(c.callback_due_at),
-        },
+        method=method,
+        satisfaction=satisfaction,
+        words=words,
+        confirmed=bool(confirmed),
+        due_at=due_at,
     )
+    c = _announce(event)
     if rectify_due_at is not None:
         changes = {}
         _set_reopened(c, changes, rectify_due_at)
-        c = _commit(c, by, EventType.REOPENED, now, changes, from_status=S.RESOLVED, note=words)
+        _save(c, by, changes)
+        c = _announce(events.reopened(c, by, now, changes, from_status=S.RESOLVED, reason=words))
     return c
 
 
@@ -944,7 +980,8 @@ def reopen(
     _raise(errors)
     changes: dict[str, list[Any]] = {}
     _set_reopened(c, changes, rectify_due_at)
-    return _commit(c, by, EventType.REOPENED, now, changes, from_status=S.RESOLVED, note=reason)
+    _save(c, by, changes)
+    return _announce(events.reopened(c, by, now, changes, from_status=S.RESOLVED, reason=reason))
 
 
 @transaction.atomic
@@ -1001,9 +1038,8 @@ def close(
     _raise(errors)
     changes: dict[str, list[Any]] = {}
     _set(c, changes, status=S.CLOSED, closed_at=now, close_outcome=outcome, end_note=note, **lesson)
-    return _commit(
-        c, by, EventType.CLOSED, now, changes, from_status=S.RESOLVED, note=note, data={"outcome": outcome}
-    )
+    _save(c, by, changes)
+    return _announce(events.closed(c, by, now, changes, from_status=S.RESOLVED, note=note, outcome=outcome))
 
 
 @transaction.atomic
@@ -1027,17 +1063,11 @@ def decline(
     from_status = c.status
     changes: dict[str, list[Any]] = {}
     _set(c, changes, status=S.DECLINED, decline_reason=reason, end_note=explanation, closed_at=now)
-    return _commit(
-        c,
-        by,
-        EventType.DECLINED,
-        now,
-        changes,
-        from_status=from_status,
-        note=explanation,
-        visibility=ComplaintEvent.Visibility.COMPLAINANT,
-        data={"reason": reason},
+    _save(c, by, changes)
+    event = events.declined(
+        c, by, now, changes, from_status=from_status, explanation=explanation, reason=reason
     )
+    return _announce(event)
 
 
 @transaction.atomic
@@ -1053,7 +1083,8 @@ def withdraw(
     from_status = c.status
     changes: dict[str, list[Any]] = {}
     _set(c, changes, status=S.WITHDRAWN, end_note=reason, closed_at=now)
-    return _commit(c, by, EventType.WITHDRAWN, now, changes, from_status=from_status, note=reason)
+    _save(c, by, changes)
+    return _announce(events.withdrawn(c, by, now, changes, from_status=from_status, reason=reason))
 
 
 def _other(by: User, target: Complaint | str, this: Complaint, errors: dict[str, str]) -> Complaint | None:
@@ -1095,16 +1126,8 @@ def link_repeat(
     _raise(errors)
     changes: dict[str, list[Any]] = {}
     _set(c, changes, repeat_of=other)
-    return _commit(
-        c,
-        by,
-        EventType.LINKED,
-        now,
-        changes,
-        from_status=c.status,
-        note=reason,
-        data={"target": other.number},
-    )
+    _save(c, by, changes)
+    return _announce(events.linked(c, by, now, changes, target=other.number, reason=reason))
 
 
 @transaction.atomic
@@ -1139,27 +1162,11 @@ def merge(
     from_status = c.status
     changes: dict[str, list[Any]] = {}
     _set(c, changes, status=S.MERGED, merged_into=other, closed_at=now)
-    _commit(
-        c,
-        by,
-        EventType.MERGED,
-        now,
-        changes,
-        from_status=from_status,
-        note=reason,
-        data={"target": other.number},
-    )
+    _save(c, by, changes)
+    _announce(events.merged(c, by, now, changes, from_status=from_status, target=other.number, reason=reason))
     # The target's timeline says what joined it; its version moves so concurrent editors notice.
-    _commit(
-        other,
-        by,
-        EventType.MERGED_IN,
-        now,
-        {},
-        from_status=other.status,
-        note=reason,
-        data={"source": c.number},
-    )
+    _save(other, by, {})
+    _announce(events.merged_in(other, by, now, source=c.number, reason=reason))
     return c
 
 
@@ -1173,14 +1180,7 @@ def reveal_contact(complaint: Complaint, by: User, *, at: dt.datetime | None = N
     c = _begin(complaint, by, "reveal_contact", None, check_version=False)
     if not can_see_complainant(by, c):
         raise RoleNotAllowed(_("您无权查看投诉人信息。"))
-    ComplaintEvent.objects.create(
-        complaint=c,
-        type=EventType.CONTACT_REVEALED,
-        at=now,
-        actor=by,
-        from_status=c.status,
-        to_status=c.status,
-    )
+    events.contact_revealed(c, by, now)
     return c.complainant_phone
 
 

@@ -13,11 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from kesu.notify import rules
-
-from .choices import Deadline, EventType
+from . import alerts, events
 from .deadlines import DUE_FIELD, overdue_q
-from .models import Complaint, ComplaintEvent, SlaBreach
+from .models import Complaint, SlaBreach
 
 
 @dataclass
@@ -45,51 +43,9 @@ def process_one(complaint_id: int, kind: str, now: dt.datetime) -> int | None:
                 SlaBreach.objects.create(complaint=c, kind=kind, due_at=due_at, recorded_at=now, tier=c.tier)
         except IntegrityError:
             return None
-        event = _system_event(
-            c,
-            EventType.OVERDUE,
-            now,
-            {
-                "kind": kind,
-                "due_at": due_at.isoformat(),
-                "due_at_local": timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M"),
-                "label": str(Deadline(kind).label),
-                "tier": c.tier,
-            },
-        )
-        return rules.on_breach(event, kind, c.tier)
-
-
-def _system_event(c: Complaint, event_type: str, now: dt.datetime, data: dict) -> ComplaintEvent:
-    """A timeline entry the system writes (no actor, status unchanged), sent to webhooks subscribed
-    to its type (issue 4). Called inside the transaction that records the reason for it."""
-    event = ComplaintEvent.objects.create(
-        complaint=c, type=event_type, at=now, actor=None, from_status=c.status, to_status=c.status, data=data
-    )
-    from kesu.api.webhooks import queue_webhooks
-
-    queue_webhooks(event)
-    return event
-
-
-def record_auto_escalation(
-    c: Complaint, kind: str, tier: int, due_at: dt.datetime, now: dt.datetime
-) -> ComplaintEvent:
-    """The escalation ladder raised a passed deadline to `tier`: on the complaint's record (the handling
-    record, the API's events, webhooks). The handling tier stays; the ladder only raises the alarm.
-    Called inside the transaction that records the escalation."""
-    return _system_event(
-        c,
-        EventType.ESCALATED,
-        now,
-        {
-            "tier": tier,
-            "automatic": True,
-            "kind": kind,
-            "due_at": due_at.isoformat(),
-            "overdue_minutes": int((now - due_at).total_seconds() // 60),
-        },
-    )
+        event = events.overdue(c, now, kind=kind, due_at=due_at)
+        events.publish(event)
+        return alerts.on_breach(event, kind, c.tier, due_at)
 
 
 def sweep(now: dt.datetime | None = None) -> SweepResult:

@@ -4,7 +4,7 @@ from django.db import models
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from kesu.complaints.admin import ReadOnlyAdmin
+from kesu.org.admin import ReadOnlyAdmin
 
 from .messages import DEFAULTS, VARIABLES
 from .models import Escalation, MessageTemplate, NotificationPreference, OfficeChannel, Outbox

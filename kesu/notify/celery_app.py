@@ -1,16 +1,12 @@
-"""Celery for the scaled mode (KESU_REDIS_URL): workers deliver the outbox, beat runs the sweep.
-
-Redis only carries wake-up calls. The work itself is in the database (outbox rows, deadline
-columns), and both tasks are idempotent: a lost, repeated or late task message changes nothing but
-timing, and beat's periodic runs pick up whatever a Redis outage left waiting.
+"""The Celery app's common configuration (scaled mode, KESU_REDIS_URL). Web processes build a
+producer-only app from it to wake a worker when rows are queued; the worker and beat app, with one
+task and one schedule entry per periodic job, is kesu.ops.celery's.
 """
 
 from __future__ import annotations
 
 from celery import Celery
 from django.conf import settings
-
-from .delivery import DELIVER_TASK, SWEEP_TASK
 
 
 def make_app(broker_url: str, *, producer_only: bool = False) -> Celery:
@@ -36,36 +32,4 @@ def make_app(broker_url: str, *, producer_only: bool = False) -> Celery:
             "socket_connect_timeout": 1,
             "socket_timeout": 2,
         }
-        return app
-    # Expire periodic messages left in the queue (say, while every worker was down): the next
-    # one does the same work.
-    app.conf.beat_schedule = {
-        "sweep": {
-            "task": SWEEP_TASK,
-            "schedule": settings.KESU_SWEEP_SECONDS,
-            "options": {"expires": max(settings.KESU_SWEEP_SECONDS, 5)},
-        },
-        "deliver": {
-            "task": DELIVER_TASK,
-            "schedule": settings.KESU_DELIVERY_SECONDS,
-            "options": {"expires": max(settings.KESU_DELIVERY_SECONDS * 2, 5)},
-        },
-    }
-    app.conf.beat_schedule_filename = str(settings.KESU_HOME / "celerybeat-schedule")
-    from . import tasks
-
-    tasks.register(app)
     return app
-
-
-_app: Celery | None = None
-
-
-def get_app() -> Celery:
-    """The worker/beat app for this process (built on first use from the settings)."""
-    global _app
-    if _app is None:
-        if not settings.KESU_REDIS_URL:
-            raise RuntimeError("KESU_REDIS_URL is not set")
-        _app = make_app(settings.KESU_REDIS_URL)
-    return _app

@@ -22,6 +22,7 @@ class Kind(models.TextChoices):
     DUE_SOON = "due_soon", _("即将超时")
     ESCALATION = "escalation", _("超时逐级升级")
     DIGEST = "digest", _("每日超时汇总")
+    MONTHLY_REPORT = "monthly_report", _("月度投诉报告（品质管理部）")
 
 
 def family(kind: str) -> str:

@@ -7,7 +7,7 @@ lease ahead, so two deliverers never hold the same row; if a deliverer dies afte
 marking, the lease runs out, the row is sent again with the same delivery key, and the channel drops
 the repeat. Sending happens outside any transaction. Webhook rows belong to the API's deliverer.
 
-`deliver_due()` is the thin loop (embedded sweeper thread, Celery task, tests); `process_one()` sends one.
+`deliver_due()` is the thin loop (the periodic job "deliver", tests); `process_one()` sends one.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ log = logging.getLogger("kesu.notify")
 
 # Delivered elsewhere (kesu.api.webhooks): never claimed here.
 NOT_OURS = (Outbox.Channel.WEBHOOK,)
-DELIVER_TASK = "kesu.notify.deliver"
-SWEEP_TASK = "kesu.notify.sweep"
+# The periodic job that delivers the outbox (kesu.ops.jobs, "deliver"): what a wake-up call starts.
+DELIVER_TASK = "kesu.jobs.deliver"
 
 
 @dataclass
@@ -102,6 +102,10 @@ def due_q(now: dt.datetime) -> Q:
     return Q(state=Outbox.State.PENDING) & (Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True))
 
 
+def more_due(now: dt.datetime | None = None) -> bool:
+    return Outbox.objects.filter(due_q(now or timezone.now())).exclude(channel__in=NOT_OURS).exists()
+
+
 def backoff(attempts: int) -> dt.timedelta:
     """Wait before attempt n+1: base, 2×base, 4×base, … up to the cap."""
     seconds = settings.KESU_DELIVERY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)
@@ -112,8 +116,7 @@ def claim(now: dt.datetime, limit: int) -> list[Outbox]:
     """Take up to `limit` due rows for this deliverer. Each is claimed by a conditional UPDATE on the
     attempts count read here; on PostgreSQL rows another deliverer is claiming are skipped (SKIP
     LOCKED), on SQLite the IMMEDIATE transaction already serialises deliverers."""
-    lease_until = now + dt.timedelta(seconds=max(settings.KESU_DELIVERY_LEASE_SECONDS, 1.0))
-    claimed: list[Outbox] = []
+    until = lease_until(now)
     with transaction.atomic():
         _commit_this_transaction_asynchronously()
         rows = list(
@@ -123,15 +126,25 @@ def claim(now: dt.datetime, limit: int) -> list[Outbox]:
             .exclude(channel__in=NOT_OURS)
             .order_by("next_attempt_at", "id")[:limit]
         )
-        for row in rows:
-            taken = Outbox.objects.filter(
-                pk=row.pk, state=Outbox.State.PENDING, attempts=row.attempts
-            ).update(attempts=row.attempts + 1, next_attempt_at=lease_until)
-            if taken:
-                row.attempts += 1
-                row.next_attempt_at = lease_until
-                claimed.append(row)
+        claimed = [row for row in rows if take(row, until)]
     return claimed
+
+
+def lease_until(now: dt.datetime | None = None) -> dt.datetime:
+    return (now or timezone.now()) + dt.timedelta(seconds=max(settings.KESU_DELIVERY_LEASE_SECONDS, 1.0))
+
+
+def take(row: Outbox, until: dt.datetime) -> bool:
+    """Claim one row for this deliverer until `until`: a conditional UPDATE on the attempts count read
+    with the row, so of several deliverers (the outbox's, the webhooks', a sign-in code sent at once)
+    exactly one wins each attempt. The row in hand is updated to match."""
+    taken = Outbox.objects.filter(pk=row.pk, state=Outbox.State.PENDING, attempts=row.attempts).update(
+        attempts=row.attempts + 1, next_attempt_at=until
+    )
+    if taken:
+        row.attempts += 1
+        row.next_attempt_at = until
+    return bool(taken)
 
 
 def _mine(row: Outbox) -> Q:

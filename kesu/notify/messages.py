@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,9 +21,6 @@ from django.utils import timezone
 
 from .choices import family
 from .models import MessageTemplate
-
-if TYPE_CHECKING:
-    from kesu.complaints.models import Complaint
 
 log = logging.getLogger("kesu.notify")
 
@@ -67,6 +63,11 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "超时投诉汇总 {{ date }}",
         "截至 {{ time }}，您负责的范围内有 {{ count }} 件超时投诉：\n{{ lines }}",
     ),
+    "monthly_report": (
+        "{{ title }}",
+        "{{ title }}已生成：受理投诉 {{ total }} 宗，有效投诉 {{ valid }} 宗，重大投诉 {{ major }} 宗；"
+        "有效投诉处理及时率 {{ in_time }}，回访满意率 {{ satisfaction }}。\n\n{{ summary }}",
+    ),
 }
 
 # What admins may use in templates (shown in the admin as help).
@@ -88,6 +89,7 @@ VARIABLES: dict[str, str] = {
     "on_spot": "是否当场答复",
     "portal_link": "住户查看、评价和确认的链接（处理结果短信）",
     "date / time / count / lines": "每日汇总：日期、时间、件数、明细",
+    "title / total / valid / major / in_time / satisfaction / summary": "月报：标题、受理、有效、重大、处理及时率、回访满意率、总结",
 }
 
 _engine = Engine(debug=False, autoescape=False, libraries={}, loaders=[])
@@ -185,33 +187,6 @@ def mask_unit(code: str) -> str:
 
 def complaint_link(number: str) -> str:
     return f"{settings.KESU_BASE_URL.rstrip('/')}/complaints/{number}/"
-
-
-def complaint_context(c: Complaint, **extra: object) -> dict[str, object]:
-    """The safe context for a complaint: strings only, no identity of the complainant."""
-    unit_code = ""
-    if c.unit_id:
-        unit_code = c.unit.code
-    ctx: dict[str, object] = {
-        "number": c.number,
-        "office": c.office.name,
-        "office_code": c.office.code,
-        "unit": mask_unit(unit_code) if unit_code else "—",
-        "category": c.category.name if c.category_id else "未分类",
-        "severity": str(c.get_severity_display()) if c.severity else "未判定",
-        "content": c.content[:40],
-        "deadline": "—",
-        "deadline_label": "",
-        "link": complaint_link(c.number),
-        "note": "",
-        "resolution": "",
-        "tier": "",
-        "overdue_for": "",
-        "on_spot": bool(c.on_spot_answer),
-        "portal_link": "",
-    }
-    ctx.update(extra)
-    return ctx
 
 
 def duration(delta: dt.timedelta) -> str:

@@ -1,9 +1,9 @@
-"""The embedded-mode sweeper: a daemon thread in `kesu serve` that delivers the outbox every few
-seconds (KESU_DELIVERY_SECONDS) and checks deadlines every KESU_SWEEP_SECONDS.
+"""The embedded-mode runner: a daemon thread in `kesu serve` that runs every periodic job of
+kesu.ops.jobs.JOBS on its own interval (notifications every few seconds, deadlines every half minute).
 
-Correctness never depends on it: deadlines are columns and "overdue" is a query; the sweeper only
-records breaches, queues notifications and delivers outbox rows, and is safe to run beside other
-sweepers and Celery workers (every step claims its work with a unique row or a conditional UPDATE).
+Correctness never depends on it: deadlines are columns and "overdue" is a query; the jobs only record
+breaches, queue notifications and deliver outbox rows, and are safe to run beside other sweepers and
+Celery workers (every step claims its work with a unique row or a conditional UPDATE).
 """
 
 from __future__ import annotations
@@ -12,56 +12,63 @@ import logging
 import threading
 import time
 
-from django.conf import settings
 from django.db import close_old_connections, connections
+
+from . import jobs
 
 log = logging.getLogger("kesu.sweeper")
 
 
 class Sweeper(threading.Thread):
-    def __init__(self, interval: float = 30.0, deliver_interval: float | None = None) -> None:
+    """`interval` overrides the deadline jobs' interval and `deliver_interval` the delivery jobs'
+    (tests, `kesu serve --sweep-seconds`); by default each job's own interval from the settings."""
+
+    def __init__(self, interval: float | None = None, deliver_interval: float | None = None) -> None:
         super().__init__(name="kesu-sweeper", daemon=True)
-        self.interval = interval
-        self.deliver_interval = deliver_interval or settings.KESU_DELIVERY_SECONDS
+        self.overrides = {jobs.SWEEP: interval, jobs.DELIVERY: deliver_interval}
         self.stopped = threading.Event()
+        self.next_run: dict[str, float] = {}
+
+    def seconds(self, job: jobs.Job) -> float:
+        return self.overrides[job.pace] or job.seconds
 
     def run(self) -> None:
-        next_sweep = time.monotonic() + self.interval
-        while not self.stopped.wait(min(self.interval, self.deliver_interval)):
+        start = time.monotonic()
+        # Deliveries start at once; the other jobs after their first interval.
+        self.next_run = {
+            job.name: start + (0 if job.pace == jobs.DELIVERY else self.seconds(job)) for job in jobs.JOBS
+        }
+        tick = min(self.seconds(job) for job in jobs.JOBS)
+        while not self.stopped.wait(tick):
             close_old_connections()
             try:
-                if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + self.interval
-                    self.sweep_once()
-                self.deliver_once()
+                self.run_due(time.monotonic())
             finally:
                 connections.close_all()
 
-    def sweep_once(self) -> None:
-        from kesu.notify.periodic import sweep_all
+    def run_due(self, clock: float) -> None:
+        for job in jobs.JOBS:
+            if clock >= self.next_run.get(job.name, 0):
+                self.next_run[job.name] = clock + self.seconds(job)
+                self.run_job(job)
 
+    def run_job(self, job: jobs.Job) -> None:
         try:
-            result = sweep_all()
-            if result["notifications"]:
-                log.info("sweep: %d breaches, %d notifications", result["breaches"], result["notifications"])
-            __import__("kesu.reports.delivery").reports.delivery.deliver_monthly()  # issue 5: monthly report
-        except Exception:  # keep sweeping: one bad pass must not stop deadline checks for good
-            log.exception("sweep failed")
+            jobs.run(job)
+        except Exception:  # keep going: one bad pass must not stop deadline checks or delivery for good
+            log.exception("periodic job %s failed", job.name)
+
+    def sweep_once(self) -> None:
+        """Every job at the sweep's pace, once."""
+        for job in jobs.JOBS:
+            if job.pace == jobs.SWEEP:
+                self.run_job(job)
 
     def deliver_once(self) -> None:
-        from kesu.notify.delivery import deliver_due
-
-        try:
-            # Bounded, so a large backlog never starves the sweep; the rest goes on next tick.
-            deliver_due(time_budget=max(self.interval, 5.0))
-        except Exception:
-            log.exception("outbox delivery failed")
-        try:
-            from kesu.api.webhooks import deliver_webhooks  # issue 4: webhook deliveries
-
-            deliver_webhooks()
-        except Exception:
-            log.exception("webhook delivery failed")
+        """Every delivery job, once."""
+        for job in jobs.JOBS:
+            if job.pace == jobs.DELIVERY:
+                self.run_job(job)
 
     def stop(self) -> None:
         self.stopped.set()

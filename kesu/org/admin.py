@@ -5,6 +5,19 @@ from django.utils.translation import gettext_lazy as _
 from .models import Building, CalendarOverride, Company, Department, Office, Resident, Unit, User
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record that changes only through its own code (the lifecycle, the sweeper): view it, no more."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
     list_display = ["name"]

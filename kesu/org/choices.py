@@ -26,7 +26,6 @@ DEPARTMENT_ROLES = frozenset({Role.HANDLER, Role.DEPT_MANAGER})
 COMPANY_ROLES = frozenset({Role.QUALITY, Role.EXECUTIVE, Role.ADMIN})
 
 
-
 class DepartmentType(models.TextChoices):
     CS_CENTER = "cs_center", _("客服中心")
     DUTY_ROOM = "duty_room", _("监控中心")

@@ -153,8 +153,6 @@ def _entry(e: ComplaintEvent) -> Entry | None:
 
 
 def can_rate(c: Complaint, user: User) -> bool:
-    """The resident may confirm and rate: resolved, not rated since, and no on-site callback by staff
-    required (the lifecycle's own rule decides, through allowed_actions)."""
-    if c.status != Status.RESOLVED or c.satisfaction or c.onsite_callback_required:
-        return False
+    """The resident may confirm and rate now (the lifecycle's own rule decides: resolved, not yet rated
+    since, and no on-site callback by staff required)."""
     return "call_back" in allowed_actions(c, user)

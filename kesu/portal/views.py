@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, override, pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kesu.complaints import services
+from kesu.complaints import links, services
 from kesu.complaints.choices import EventType, Satisfaction, Status
 from kesu.complaints.deadlines import company_tz
 from kesu.complaints.errors import ComplaintError
@@ -35,7 +35,7 @@ from kesu.complaints.scope import get_complaint_for_user, units_for_resident
 from kesu.complaints.validation import mask_phone
 from kesu.org.models import Building, Office, Unit
 
-from . import codes, icons, links, photos, progress, throttle
+from . import codes, icons, photos, progress, throttle
 from .forms import CodeForm, ComplainForm, PhoneForm, RateForm, WithdrawForm
 from .models import PortalSubmission
 from .security import is_resident, portal_page, resident_required
@@ -99,9 +99,13 @@ def _not_found(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/not_found.html", status=404)
 
 
+# What a portal page shows of a complaint besides the complaint itself.
+PAGE_RELATED = ("unit__building__office",)
+
+
 def _complaint(request: HttpRequest, number: str) -> Complaint | None:
     try:
-        return get_complaint_for_user(request.user, number)
+        return get_complaint_for_user(request.user, number, related=PAGE_RELATED)
     except Http404:
         return None
 
@@ -207,7 +211,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "c": c,
             "status": progress.status_words(c),
             "deadline": progress.deadline_words(c),
-            "can_rate": c.status == Status.RESOLVED and not c.satisfaction and not c.onsite_callback_required,
+            "can_rate": progress.can_rate(c, request.user),
         }
         for c in page.object_list
     ]
@@ -423,7 +427,6 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
     c = _complaint(request, number)
     if c is None:
         return _not_found(request)
-    c = Complaint.objects.select_related("office", "unit__building__office").get(pk=c.pk)
     context = _detail_context(c, request.user)
     actions = services.allowed_actions(c, request.user)
     context["rate_form"] = (
@@ -472,7 +475,7 @@ def rate(request: HttpRequest, number: str) -> HttpResponse:
             else:
                 messages.success(request, _("感谢您的评价！"))
             return redirect("portal:detail", number=c.number)
-    c = Complaint.objects.select_related("office", "unit__building__office").get(pk=c.pk)
+    c = _complaint(request, c.number) or c  # the state after the refused rating
     context = _detail_context(c, request.user)
     context.update(rate_form=form, withdraw_form=None, satisfactions=icons.faces())
     return render(request, "portal/detail.html", context, status=400)
@@ -511,7 +514,6 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
     c, phone = found
     if is_resident(request.user) and request.user.phone == phone:
         return redirect("portal:detail", number=c.number)
-    c = Complaint.objects.select_related("office", "unit__building__office").get(pk=c.pk)
     context = _detail_context(c, request.user)
     detail_url = reverse("portal:detail", args=[c.number])
     context.update(

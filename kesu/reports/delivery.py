@@ -1,8 +1,8 @@
 """Scheduled delivery (定期报送): from the first working day of each month, the previous month's company
 report is generated once and queued to every active quality-department user through the outbox.
 
-Called from the embedded sweeper on every pass (and usable from Celery beat or cron via
-`kesu report deliver`). Cheap when there is nothing to do: the working-day check is pure Python and a
+The periodic job "monthly_report" (kesu.ops.jobs) calls it at the sweep's pace, in the embedded and the
+scaled mode alike; the message is worded by the notification template "monthly_report". Cheap when there is nothing to do: the working-day check is pure Python and a
 period already queued is remembered in the process. Safe to run from several processes: each row's
 `delivery_key` (report:YYYY-MM:u<id>) is unique, so a user is queued once whoever gets there first.
 A server that was down on the first working day catches up on the next pass that month.
@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from kesu.complaints.deadlines import calendar_overrides, company_tz
+from kesu.notify import queue
 from kesu.notify.models import Outbox
 from kesu.org.choices import Role
 from kesu.org.models import User
@@ -78,32 +79,31 @@ def deliver_monthly(now: dt.datetime | None = None) -> int:
             default_storage.delete(name)
         files[fmt] = default_storage.save(name, ContentFile(render(report, fmt, t)))
     k = report["kpis"]
-    body = (
-        f"{report['title']}已生成：受理投诉 {report['total']} 宗，有效投诉 {report['valid']} 宗，"
-        f"重大投诉 {report['major']} 宗；有效投诉处理及时率 {_pct(k['resolved_in_time']['value'])}，"
-        f"回访满意率 {_pct(k['satisfaction']['value'])}。\n\n{as_text(report['summary'])}"
+    context = {
+        "title": report["title"],
+        "total": report["total"],
+        "valid": report["valid"],
+        "major": report["major"],
+        "in_time": _pct(k["resolved_in_time"]["value"]),
+        "satisfaction": _pct(k["satisfaction"]["value"]),
+        "summary": as_text(report["summary"]),
+    }
+    payload = {
+        "month": period.code,
+        "url": f"/reports/monthly/?month={period.code}",
+        "files": {fmt: {"path": path, "content_type": FORMATS[fmt]} for fmt, path in files.items()},
+    }
+    rows = queue.to_users(
+        KIND,
+        missing,
+        context,
+        key=lambda u: f"{prefix}{u.pk}",
+        at=now,
+        payload=payload,
+        ignore_conflicts=True,
     )
-    rows = [
-        Outbox(
-            created_at=now,
-            kind=KIND,
-            channel=Outbox.Channel.INAPP,
-            user=u,
-            subject=report["title"],
-            body=body,
-            payload={
-                "month": period.code,
-                "url": f"/reports/monthly/?month={period.code}",
-                "files": {fmt: {"path": path, "content_type": FORMATS[fmt]} for fmt, path in files.items()},
-            },
-            delivery_key=f"{prefix}{u.pk}",
-            next_attempt_at=now,
-        )
-        for u in missing
-    ]
-    Outbox.objects.bulk_create(rows, ignore_conflicts=True)
-    log.info("monthly report %s queued to %d quality users", period.code, len(rows))
-    return len(rows)
+    log.info("monthly report %s queued to %d quality users", period.code, rows)
+    return rows
 
 
 def _pct(value: float | None) -> str:

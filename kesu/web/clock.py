@@ -1,8 +1,8 @@
 """Deadlines as the staff see them: which are still pending for a complaint, how long is left,
 and the colour (red overdue, amber due within the hour).
 
-`is_pending` mirrors kesu.complaints.deadlines.pending_q for one loaded row, so lists need no extra
-query per row; tests/test_web_clock.py keeps the two in step.
+Which deadlines are pending is kesu.complaints.deadlines' (`is_pending`, the same definition as the
+query `pending_q`), so lists need no extra query per row.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kesu.complaints.choices import OPEN_STATUSES, WORKING_STATUSES, Deadline, Status
-from kesu.complaints.deadlines import DUE_FIELD
+from kesu.complaints.choices import Deadline
+from kesu.complaints.deadlines import DUE_FIELD, is_pending
 
 SOON = dt.timedelta(hours=1)
 
@@ -57,23 +57,6 @@ class Due:
     @property
     def text(self) -> str:
         return countdown_text(self.seconds_left)
-
-
-def is_pending(c, kind: str) -> bool:
-    s = c.status
-    if kind == Deadline.FORWARD:
-        return s == Status.RECEIVED and c.forward_due_at is not None
-    if kind == Deadline.REPORT:
-        return s in OPEN_STATUSES and c.report_due_at is not None and c.reported_at is None
-    if kind == Deadline.ANSWER:
-        return s in OPEN_STATUSES and c.committed_answer_at is not None and c.answered_at is None
-    if kind == Deadline.RESOLVE:
-        return s in WORKING_STATUSES and c.resolve_due_at is not None
-    if kind == Deadline.RECTIFY:
-        return s == Status.RECTIFYING and c.rectify_due_at is not None
-    if kind == Deadline.CALLBACK:
-        return s == Status.RESOLVED and c.called_back_at is None and c.callback_due_at is not None
-    raise ValueError(kind)
 
 
 def pending(c, now: dt.datetime | None = None) -> list[Due]:

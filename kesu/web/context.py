@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kesu.complaints.scope import offices_for
+from kesu.notify import inbox
 
 from . import clock
 from .access import is_staff_user
@@ -14,9 +15,7 @@ def workspace(request) -> dict:
         return {"countdown_words": clock.js_strings()}
 
     def unread_count() -> int:  # called only by templates that show the bell
-        from kesu.notify.models import Outbox
-
-        return Outbox.objects.filter(user=user, channel=Outbox.Channel.INAPP, read_at__isnull=True).count()
+        return inbox.unread_count(user)
 
     def can_register() -> bool:
         return offices_for(user).exists()

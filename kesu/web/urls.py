@@ -15,6 +15,7 @@ urlpatterns = [
     path("new/", intake.intake, name="intake"),
     path("new/find/", intake.find, name="find"),
     path("new/history/", intake.history, name="history"),
+    path("new/promise/", intake.promise, name="promise"),
     # list, export, saved filters
     path("complaints/", lists.complaint_list, name="list"),
     path("complaints/export.xlsx", lists.export, name="export"),

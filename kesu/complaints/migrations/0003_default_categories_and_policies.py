@@ -1,6 +1,8 @@
-"""The eleven default content categories (GLOSSARY.md) and the company-default time limits (SPEC §4)."""
+"""The eleven default content categories (GLOSSARY.md) and the company-default time limits (kesu.complaints.sla_defaults)."""
 
 from django.db import migrations
+
+from kesu.complaints.sla_defaults import DEFAULT_POLICIES  # plain data, kept importable for this
 
 CATEGORIES = [
     ("facilities", "设施设备维护", "电梯、供水供电、照明、管道、屋面、公共部位渗漏"),
@@ -16,38 +18,14 @@ CATEGORIES = [
     ("internal", "内部管理", "公司内部管理"),
 ]
 
-# severity, forward min, night waits, report min, answer h, resolve h, resolve working, honour requested,
-# callback h, callback working, onsite, callback by
-POLICIES = [
-    ("major", 10, False, 60, 24, 24, False, False, 24, False, True, "manager"),
-    ("general", 20, True, None, 48, 24, True, False, 24, False, False, "supervisor"),
-    ("minor", 30, True, None, 48, 24, True, True, 24, False, False, "supervisor"),
-]
-
 
 def forwards(apps, schema_editor):
     Category = apps.get_model("complaints", "Category")
     for order, (code, name, description) in enumerate(CATEGORIES, start=1):
         Category.objects.update_or_create(code=code, defaults={"name": name, "description": description, "order": order})
     SlaPolicy = apps.get_model("complaints", "SlaPolicy")
-    for sev, fwd, night, report, answer, resolve, rw, honour, cb, cbw, onsite, by in POLICIES:
-        SlaPolicy.objects.update_or_create(
-            office=None,
-            severity=sev,
-            defaults=dict(
-                forward_minutes=fwd,
-                night_waits_for_morning=night,
-                report_minutes=report,
-                answer_hours=answer,
-                resolve_hours=resolve,
-                resolve_in_working_hours=rw,
-                honour_requested_time=honour,
-                callback_hours=cb,
-                callback_in_working_hours=cbw,
-                callback_onsite_required=onsite,
-                callback_by=by,
-            ),
-        )
+    for severity, values in DEFAULT_POLICIES.items():
+        SlaPolicy.objects.update_or_create(office=None, severity=severity, defaults=values)
 
 
 class Migration(migrations.Migration):

@@ -50,8 +50,7 @@ RELATED = (
 
 def load(user, key) -> Complaint:
     """The complaint through the user's scope (404 across offices), with what the page shows."""
-    c = get_complaint_for_user(user, key)
-    return Complaint.objects.select_related(*RELATED).get(pk=c.pk)
+    return get_complaint_for_user(user, key, related=RELATED)
 
 
 def night_note(c: Complaint) -> str:

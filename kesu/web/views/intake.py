@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from kesu.complaints import services
 from kesu.complaints.choices import Severity
-from kesu.complaints.deadlines import policy_for
+from kesu.complaints.deadlines import committed_answer_due
 from kesu.complaints.models import Category
 from kesu.complaints.scope import offices_for
 from kesu.org.models import Resident
@@ -30,11 +29,6 @@ def _offices(user):
     if not offices:
         raise PermissionDenied
     return offices
-
-
-def answer_hours(offices) -> dict:
-    """Promised-answer hours by office and severity, for kesu.js to default the committed time."""
-    return {str(o.pk): {sev: policy_for(o, sev).answer_hours for sev in Severity.values} for o in offices}
 
 
 def _office_from(request, offices):
@@ -71,100 +65,22 @@ def _history_for(user, office, *, unit_text, resident, phone_text, category_code
 
 @staff_view
 def intake(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    offices = _offices(user)
-    now = timezone.now()
-    attachment_error = ""
-    repeat_error = ""
-    status = 200
+    offices = _offices(request.user)
     if request.method == "POST":
-        form = IntakeForm(request.POST, user=user, offices=offices)
-        files = request.FILES.getlist("attachments")
-        valid = form.is_valid()
-        office = form.cleaned_data.get("office") if valid else _office_from(request, offices)
-        resident = _resident(office, request.POST.get("resident"))
-        hist = _history_for(
-            user,
-            office,
-            unit_text=request.POST.get("unit", ""),
-            resident=resident,
-            phone_text=request.POST.get("phone", ""),
-            category_code=request.POST.get("category", ""),
-        )
-        if valid:
-            d = form.cleaned_data
-            unit = None
-            if d["unit"]:
-                unit = lookup.unit_in_office(office, d["unit"])
-                if unit is None:
-                    form.add_error(
-                        "unit",
-                        _("本管理处没有房屋“%(unit)s”，请从查找结果中选择，或核对栋号和房号。")
-                        % {"unit": d["unit"]},
-                    )
-            if d["resident"] and resident is None:
-                form.add_error("unit", _("所选住户不属于该管理处，请重新查找。"))
-            choice = d["repeat_choice"]
-            repeat_numbers = {c.number for c in hist.repeats}
-            if hist.repeats and choice not in repeat_numbers | {"new"}:
-                repeat_error = _("该房屋或来电人有相同问题的投诉未完结或刚结案：请确认这是否是重复投诉。")
-            if not form.errors and not repeat_error:
-                try:
-                    c = services.register(
-                        user,
-                        office=office,
-                        channel=d["channel"],
-                        content=d["content"],
-                        complainant_name=d["complainant_name"],
-                        phone=d["phone"],
-                        unit=unit,
-                        resident=resident,
-                        address=d["address"],
-                        preferred_contact=d["preferred_contact"],
-                        anonymous_to_staff=d["anonymous_to_staff"],
-                        received_at=d["received_at"] or None,
-                        complained_party=d["complained_party"],
-                        complained_department=d["complained_department"],
-                        complained_staff=d["complained_staff"],
-                        on_spot_answer=d["on_spot_answer"],
-                        committed_answer_at=d["committed_answer_at"],
-                        requested_by=d["requested_by"],
-                        nature=d["nature"],
-                        is_major=d["is_major"],
-                        severity=d["severity"],
-                        category=d["category"] or None,
-                        attachments=[(f, f.name) for f in files],
-                    )
-                except ValidationError as e:
-                    errors = e.message_dict if hasattr(e, "error_dict") else {}
-                    attachment_error = " ".join(errors.pop("attachments", []))
-                    if errors or not attachment_error:
-                        apply_errors(form, ValidationError(errors) if errors else e, {"resident": "unit"})
-                else:
-                    if choice in repeat_numbers:
-                        _record_repeat(c, user, choice)
-                    url = reverse("web:complaint", args=[c.number]) + "?registered=1"
-                    if request.htmx:
-                        response = HttpResponse(status=200)
-                        response["HX-Redirect"] = url
-                        return response
-                    return redirect(url)
-        status = 422
-    else:
-        office = offices[0]
-        resident = None
-        received = local_minute(now)
-        form = IntakeForm(
-            user=user,
-            offices=offices,
-            initial={
-                "office": office,
-                "received_at": received,
-                "committed_answer_at": received
-                + dt.timedelta(hours=policy_for(office, Severity.GENERAL).answer_hours),
-            },
-        )
-        hist = lookup.History([], [], None, searched=False)
+        return _submit(request, offices)
+    office = offices[0]
+    received = local_minute(timezone.now())
+    initial = {
+        "office": office,
+        "received_at": received,
+        "committed_answer_at": committed_answer_due(office, Severity.GENERAL, received),
+    }
+    form = IntakeForm(user=request.user, offices=offices, initial=initial)
+    hist = lookup.History([], [], None, searched=False)
+    return _page(request, form, offices, hist)
+
+
+def _page(request, form, offices, hist, *, resident=None, repeat_error="", attachment_error="", status=200):
     form.describe_errors()
     context = {
         "form": form,
@@ -173,24 +89,118 @@ def intake(request: HttpRequest) -> HttpResponse:
         "hist": hist,
         "repeat_error": repeat_error,
         "attachment_error": attachment_error,
-        "answer_hours": json.dumps(answer_hours(offices)),
     }
     template = "web/intake/_form.html" if request.htmx else "web/intake/intake.html"
     return render(request, template, context, status=status)
 
 
-def _record_repeat(c, user, number: str) -> None:
-    """The clerk confirmed a repeat complaint: link it if their role may, else leave a note for the
-    supervisor (linking is a supervisor's decision, services.ACTION_ROLES["link"])."""
-    reason = _("登记时确认为重复投诉。")
-    if services.role_of(user) in services.ACTION_ROLES["link"]:
-        services.link_repeat(c, user, target=number, reason=reason)
-    else:
-        services.note(
-            c,
+def _submit(request: HttpRequest, offices) -> HttpResponse:
+    """Check the form, the home and the repeat question, then register in one action."""
+    user = request.user
+    form = IntakeForm(request.POST, user=user, offices=offices)
+    valid = form.is_valid()
+    office = form.cleaned_data.get("office") if valid else _office_from(request, offices)
+    resident = _resident(office, request.POST.get("resident"))
+    hist = _history_for(
+        user,
+        office,
+        unit_text=request.POST.get("unit", ""),
+        resident=resident,
+        phone_text=request.POST.get("phone", ""),
+        category_code=request.POST.get("category", ""),
+    )
+    page = {"resident": resident, "status": 422}
+    if not valid:
+        return _page(request, form, offices, hist, **page)
+    d = form.cleaned_data
+    unit = _unit(form, office, d, resident)
+    choice = d["repeat_choice"]
+    repeat_numbers = {c.number for c in hist.repeats}
+    if hist.repeats and choice not in repeat_numbers | {"new"}:
+        page["repeat_error"] = _("该房屋或来电人有相同问题的投诉未完结或刚结案：请确认这是否是重复投诉。")
+    if form.errors or page.get("repeat_error"):
+        return _page(request, form, offices, hist, **page)
+    try:
+        c = services.register(
             user,
-            text=_("接待人员登记时确认：这是 %(number)s 的重复投诉，请主管核实并关联。") % {"number": number},
+            _intake_from(d, office, unit, resident, request.FILES.getlist("attachments")),
+            repeat_of=choice if choice in repeat_numbers else None,
         )
+    except ValidationError as e:
+        errors = e.message_dict if hasattr(e, "error_dict") else {}
+        page["attachment_error"] = " ".join(errors.pop("attachments", []))
+        if errors or not page["attachment_error"]:
+            apply_errors(form, ValidationError(errors) if errors else e, {"resident": "unit"})
+        return _page(request, form, offices, hist, **page)
+    url = reverse("web:complaint", args=[c.number]) + "?registered=1"
+    if request.htmx:
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _unit(form, office, d, resident):
+    """The home chosen in the look-up, which must be in the office (an error on the form if not)."""
+    unit = None
+    if d["unit"]:
+        unit = lookup.unit_in_office(office, d["unit"])
+        if unit is None:
+            form.add_error(
+                "unit",
+                _("本管理处没有房屋“%(unit)s”，请从查找结果中选择，或核对栋号和房号。") % {"unit": d["unit"]},
+            )
+    if d["resident"] and resident is None:
+        form.add_error("unit", _("所选住户不属于该管理处，请重新查找。"))
+    return unit
+
+
+def _intake_from(d: dict, office, unit, resident, files) -> services.Intake:
+    return services.Intake(
+        office=office,
+        channel=d["channel"],
+        content=d["content"],
+        complainant_name=d["complainant_name"],
+        phone=d["phone"],
+        unit=unit,
+        resident=resident,
+        address=d["address"],
+        preferred_contact=d["preferred_contact"],
+        anonymous_to_staff=d["anonymous_to_staff"],
+        received_at=d["received_at"] or None,
+        complained_party=d["complained_party"],
+        complained_department=d["complained_department"],
+        complained_staff=d["complained_staff"],
+        on_spot_answer=d["on_spot_answer"],
+        committed_answer_at=d["committed_answer_at"],
+        requested_by=d["requested_by"],
+        nature=d["nature"],
+        is_major=d["is_major"],
+        severity=d["severity"],
+        category=d["category"] or None,
+        attachments=[(f, f.name) for f in files],
+    )
+
+
+@require_GET
+@staff_view
+def promise(request: HttpRequest) -> JsonResponse:
+    """The committed answer time (承诺答复时间) for the form as it stands: the lifecycle's own default
+    (kesu.complaints.deadlines), asked for by the page when the office, time or severity changes."""
+    offices = _offices(request.user)
+    office = _office_from(request, offices)
+    major = request.GET.get("is_major") in ("on", "true", "1")
+    severity = Severity.MAJOR if major else request.GET.get("severity", "")
+    if severity not in Severity.values:
+        severity = Severity.GENERAL
+    try:
+        received = dt.datetime.fromisoformat(request.GET.get("received_at", ""))
+    except ValueError:
+        return JsonResponse({"committed_answer_at": ""}, status=400)
+    if timezone.is_naive(received):
+        received = timezone.make_aware(received)
+    due = timezone.localtime(committed_answer_due(office, severity, received))
+    return JsonResponse({"committed_answer_at": due.strftime("%Y-%m-%dT%H:%M")})
 
 
 @require_GET

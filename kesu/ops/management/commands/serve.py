@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-sweeper",
             action="store_true",
-            help="no sweeper here (scaled mode: `kesu worker` and `kesu beat` deliver and sweep)",
+            help="run no periodic job here (scaled mode: `kesu beat` starts them and `kesu worker` runs them)",
         )
         parser.add_argument(
             "--sweep-seconds",
@@ -59,5 +59,24 @@ class Command(BaseCommand):
             def load(self):
                 return application
 
-        self.stdout.write(f"Kesu serving on http://{bind}/  (sweeper: {'off' if sweeper is None else 'on'})")
+        self.stdout.write(f"Kesu serving on http://{bind}/")
+        self.stdout.write(where_jobs_run(sweeper is not None, options["sweep_seconds"]))
         Server().run()
+
+
+def where_jobs_run(here: bool, sweep_seconds: float) -> str:
+    """One truthful line on who runs the periodic jobs (kesu.ops.jobs.JOBS)."""
+    from kesu.ops import jobs
+
+    names = ", ".join(job.name for job in jobs.JOBS)
+    if here:
+        return (
+            f"periodic jobs in this process ({names}): deliveries every {settings.KESU_DELIVERY_SECONDS:g} s, "
+            f"the rest every {sweep_seconds:g} s"
+        )
+    if settings.KESU_REDIS_URL:
+        return f"periodic jobs ({names}): not here; `kesu beat` (one) starts them and `kesu worker` runs them"
+    return (
+        f"WARNING: no periodic job runs here ({names}) and KESU_REDIS_URL is not set, so no `kesu worker` "
+        "can run them: deadlines are not checked and notifications are not sent until one does"
+    )

@@ -120,22 +120,25 @@
     var mode = checked ? checked.value : "committed";
     form.querySelectorAll("[data-when-answer]").forEach(function (el) { el.hidden = el.getAttribute("data-when-answer") !== mode; });
   }
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // The committed answer time is the server's rule (kesu.complaints.deadlines): ask it, unless the
+  // clerk has typed a time of their own.
   function defaultCommitted(form) {
-    if (!form || !form.dataset.answerHours) return;
+    if (!form || !form.dataset.promiseUrl) return;
     var out = form.querySelector("[data-committed]");
     if (!out || out.dataset.touched) return;
-    var hours = JSON.parse(form.dataset.answerHours);
     var office = form.querySelector("[name=office]"), sev = form.querySelector("[data-severity]"), major = form.querySelector("[data-major]");
     var received = form.querySelector("[data-received]");
-    var table = hours[office ? office.value : ""] || hours[Object.keys(hours)[0]];
-    var level = major && major.checked ? "major" : (sev && sev.value ? sev.value : "general");
-    var base = received && received.value ? received.value : null;
-    if (!table || !base) return;
-    // datetime-local values are wall-clock times: do the arithmetic in UTC so no zone shifts them.
-    var t = new Date(base + ":00Z"); if (isNaN(t)) return;
-    t = new Date(t.getTime() + table[level] * 3600000);
-    out.value = t.getUTCFullYear() + "-" + pad(t.getUTCMonth() + 1) + "-" + pad(t.getUTCDate()) + "T" + pad(t.getUTCHours()) + ":" + pad(t.getUTCMinutes());
+    if (!received || !received.value) return;
+    var query = new URLSearchParams({
+      office: office ? office.value : "",
+      severity: sev ? sev.value : "",
+      is_major: major && major.checked ? "1" : "",
+      received_at: received.value
+    });
+    fetch(form.dataset.promiseUrl + "?" + query.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data && data.committed_answer_at && !out.dataset.touched) out.value = data.committed_answer_at; })
+      .catch(function () {});
   }
   // intake: choose a resident / home from the look-up
   function pick(hit) {

@@ -1,37 +1,26 @@
-"""Who hears what (SPEC §2, §4): turns timeline events into outbox rows, inside the caller's transaction.
+"""Who hears what (docs/procedures.md §2, §4): the notifications each timeline event causes, queued
+in the outbox inside the caller's transaction.
 
-Staff messages carry the number, office, category and deadline, never the complainant's identity;
-complainant messages go to the phone they gave. Staff rows are in-app rows, one per person; the
-deliverer fans each out to that person's other channels and the office's group robots (decision 0005).
-The wording comes from kesu.notify.messages (admins' templates, else the built-in text).
+This is lifecycle policy, so it lives with the lifecycle. Staff messages carry the number, office,
+masked unit, category and deadline, never the complainant's identity; complainant messages go to the
+phone they gave. Writing the rows and their wording is kesu.notify's (queue, messages).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 from django.db.models import Q
 
+from kesu.notify import messages, queue
 from kesu.org.choices import COMPANY_ROLES, DEPARTMENT_ROLES, Role
 from kesu.org.models import User
 
-from . import messages
-from .models import Outbox
-
-if TYPE_CHECKING:
-    from kesu.complaints.models import Complaint, ComplaintEvent
-
-# The escalation ladder: which role each handling tier reaches (SPEC §4).
-TIER_ROLES: dict[int, tuple[str, ...]] = {
-    0: (Role.SUPERVISOR,),
-    1: (Role.CS_MANAGER,),
-    2: (Role.DIRECTOR,),
-    3: (Role.QUALITY,),
-    4: (Role.EXECUTIVE,),
-}
-TOP_TIER = max(TIER_ROLES)
+from .choices import Deadline, EventType
+from .links import complaint_url
+from .models import Complaint, ComplaintEvent
+from .policy import TIER_ROLES, TOP_TIER
 
 
 def staff_for(office_id: int, roles: Iterable[str], department_id: int | None = None) -> list[User]:
@@ -55,7 +44,31 @@ def staff_for(office_id: int, roles: Iterable[str], department_id: int | None = 
     return list(User.objects.filter(q, is_active=True).distinct().order_by("pk"))
 
 
-def _payload(c: Complaint, **extra: object) -> dict[str, object]:
+def complaint_context(c: Complaint, **extra: object) -> dict[str, object]:
+    """The safe context templates see for a complaint: strings only, no identity of the complainant."""
+    ctx: dict[str, object] = {
+        "number": c.number,
+        "office": c.office.name,
+        "office_code": c.office.code,
+        "unit": messages.mask_unit(c.unit.code) if c.unit_id else "—",
+        "category": c.category.name if c.category_id else "未分类",
+        "severity": str(c.get_severity_display()) if c.severity else "未判定",
+        "content": c.content[:40],
+        "deadline": "—",
+        "deadline_label": "",
+        "link": messages.complaint_link(c.number),
+        "note": "",
+        "resolution": "",
+        "tier": "",
+        "overdue_for": "",
+        "on_spot": bool(c.on_spot_answer),
+        "portal_link": "",
+    }
+    ctx.update(extra)
+    return ctx
+
+
+def payload(c: Complaint, **extra: object) -> dict[str, object]:
     return {
         "number": c.number,
         "office": c.office.code,
@@ -65,91 +78,51 @@ def _payload(c: Complaint, **extra: object) -> dict[str, object]:
     }
 
 
-def queue_for_users(
+def to_staff(
     c: Complaint,
-    *,
     kind: str,
     users: Iterable[User],
-    context: dict[str, object],
-    key: Callable[[User], str],
+    *,
+    key: str,
     at: dt.datetime,
     event: ComplaintEvent | None = None,
-    payload: dict[str, object] | None = None,
+    data: dict[str, object] | None = None,
+    **context: object,
 ) -> int:
-    """One in-app row per person (deduplicated), worded by the template for `kind`."""
-    subject, body = messages.render(kind, Outbox.Channel.INAPP, context)
-    rows = [
-        Outbox(
-            created_at=at,
-            kind=kind,
-            channel=Outbox.Channel.INAPP,
-            user=u,
-            complaint=c,
-            event=event,
-            subject=subject,
-            body=body,
-            payload=payload if payload is not None else _payload(c, event=event.type if event else ""),
-            delivery_key=key(u),
-            next_attempt_at=at,
-        )
-        for u in {u.pk: u for u in users}.values()
-    ]
-    Outbox.objects.bulk_create(rows)
-    if rows:
-        _kick()
-    return len(rows)
+    """In-app rows about complaint `c`, one per person; `key` is the message's delivery-key prefix."""
+    return queue.to_users(
+        kind,
+        users,
+        complaint_context(c, **context),
+        key=lambda u: f"{key}:{kind}:u{u.pk}",
+        at=at,
+        payload=payload(c, **(data if data is not None else {"event": event.type if event else ""})),
+        complaint_id=c.pk,
+        event_id=event.pk if event else None,
+    )
 
 
 def to_users(event: ComplaintEvent, kind: str, users: Iterable[User], **context: object) -> int:
-    c = event.complaint
-    return queue_for_users(
-        c,
-        kind=kind,
-        users=users,
-        context=messages.complaint_context(c, **context),
-        key=lambda u: f"e{event.pk}:{kind}:u{u.pk}",
-        at=event.at,
-        event=event,
-    )
+    return to_staff(event.complaint, kind, users, key=f"e{event.pk}", at=event.at, event=event, **context)
 
 
 def to_complainant(event: ComplaintEvent, kind: str, **context: object) -> int:
     c = event.complaint
-    if not c.complainant_phone:
-        return 0
-    subject, body = messages.render(kind, Outbox.Channel.SMS, messages.complaint_context(c, **context))
-    Outbox.objects.create(
-        created_at=event.at,
-        kind=kind,
-        channel=Outbox.Channel.SMS,
-        address=c.complainant_phone,
-        complaint=c,
-        event=event,
-        subject=subject,
-        body=body,
-        payload=_payload(c, event=event.type),
-        delivery_key=f"e{event.pk}:{kind}:sms",
-        next_attempt_at=event.at,
+    return queue.to_phone(
+        kind,
+        c.complainant_phone,
+        complaint_context(c, **context),
+        key=f"e{event.pk}:{kind}:sms",
+        at=event.at,
+        payload=payload(c, event=event.type),
+        complaint_id=c.pk,
+        event_id=event.pk,
     )
-    _kick()
-    return 1
 
 
 def _portal_link(c: Complaint) -> str:
     """A signed link that opens this complaint for its complainant in the resident portal."""
-    try:
-        from kesu.portal.links import complaint_url
-    except ImportError:  # a deployment without the portal
-        return ""
     return complaint_url(c) if c.complainant_phone else ""
-
-
-def _kick() -> None:
-    # Scaled mode: ask a worker to deliver as soon as this transaction commits. Best effort: the
-    # rows are already safe in the database and the periodic delivery picks them up regardless.
-    from .delivery import kick_after_commit
-
-    kick_after_commit()
 
 
 def _major_alert(event: ComplaintEvent) -> None:
@@ -160,8 +133,6 @@ def _major_alert(event: ComplaintEvent) -> None:
 
 def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool = False) -> None:
     """Queue the notifications an event causes. Called by services.py inside the action's transaction."""
-    from kesu.complaints.choices import EventType
-
     c = event.complaint
     t = event.type
     if t == EventType.REGISTERED:
@@ -178,15 +149,12 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
         else:
             users = staff_for(c.office_id, (Role.HANDLER, Role.DEPT_MANAGER), c.department_id)
         to_users(event, "dispatched", users, deadline=messages.fmt(c.rectify_due_at or c.resolve_due_at))
-    elif t == EventType.NOTE and event.visibility == "complainant":
+    elif t == EventType.NOTE and event.visibility == ComplaintEvent.Visibility.COMPLAINANT:
         to_complainant(event, "progress", note=event.note)
     elif t == EventType.RESOLVED:
         # The result doubles as the callback request: the resident can rate and confirm on line.
         to_complainant(event, "result", resolution=c.resolution[:200], portal_link=_portal_link(c))
-        roles = (Role.CS_MANAGER, Role.DIRECTOR) if c.onsite_callback_required else (Role.SUPERVISOR,)
-        to_users(
-            event, "callback_due", staff_for(c.office_id, roles), deadline=messages.fmt(c.callback_due_at)
-        )
+        to_users(event, "callback_due", callback_owners(c), deadline=messages.fmt(c.callback_due_at))
     elif t == EventType.REOPENED:
         users = (
             staff_for(c.office_id, (Role.HANDLER, Role.DEPT_MANAGER), c.department_id)
@@ -202,61 +170,63 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
         to_users(event, "escalated", staff_for(c.office_id, TIER_ROLES.get(tier, ())), note=event.note)
     if became_major:
         _major_alert(event)
-    from kesu.api.webhooks import queue_webhooks  # issue 4: webhooks, in this same transaction
-
-    queue_webhooks(event)
 
 
 # Who owns the next step when a deadline passes, by kind (before the ladder above them).
 BREACH_ROLES: dict[str, tuple[str, ...]] = {
-    "forward": (Role.SUPERVISOR, Role.CS_MANAGER),
-    "report": (Role.DIRECTOR, Role.QUALITY),
-    "answer": (Role.SUPERVISOR,),
-    "resolve": (Role.HANDLER, Role.DEPT_MANAGER, Role.CS_MANAGER),
-    "rectify": (Role.HANDLER, Role.DEPT_MANAGER, Role.CS_MANAGER, Role.DIRECTOR),
-    "callback": (Role.SUPERVISOR, Role.CS_MANAGER),
+    Deadline.FORWARD: (Role.SUPERVISOR, Role.CS_MANAGER),
+    Deadline.REPORT: (Role.DIRECTOR, Role.QUALITY),
+    Deadline.ANSWER: (Role.SUPERVISOR,),
+    Deadline.RESOLVE: (Role.HANDLER, Role.DEPT_MANAGER, Role.CS_MANAGER),
+    Deadline.RECTIFY: (Role.HANDLER, Role.DEPT_MANAGER, Role.CS_MANAGER, Role.DIRECTOR),
+    Deadline.CALLBACK: (Role.SUPERVISOR, Role.CS_MANAGER),
 }
 
 
-def on_breach(event: ComplaintEvent, kind: str, tier: int) -> int:
+def on_breach(event: ComplaintEvent, kind: str, tier: int, due_at: dt.datetime) -> int:
     """A deadline passed: tell whoever owns the next step and the next tier of the ladder."""
     c = event.complaint
     roles = set(BREACH_ROLES[kind]) | set(TIER_ROLES.get(min(tier + 1, TOP_TIER), ()))
-    if kind == "callback" and c.onsite_callback_required:
+    if kind == Deadline.CALLBACK and c.onsite_callback_required:
         roles |= {Role.DIRECTOR}
     users = [
         u
         for u in staff_for(c.office_id, roles)
         if u.role not in DEPARTMENT_ROLES or u.department_id == c.department_id
     ]
-    if kind in ("answer",) and c.owner_id:
+    if kind == Deadline.ANSWER and c.owner_id:
         users.append(c.owner)
     return to_users(
         event,
         f"overdue_{kind}",
         users,
-        deadline=event.data.get("due_at_local", ""),
-        deadline_label=event.data.get("label", kind),
+        deadline=messages.fmt(due_at),
+        deadline_label=str(Deadline(kind).label),
     )
+
+
+def callback_owners(c: Complaint) -> list[User]:
+    """Who calls back: a major complaint's managers on site, else the CS supervisors."""
+    roles = (Role.CS_MANAGER, Role.DIRECTOR) if c.onsite_callback_required else (Role.SUPERVISOR,)
+    return staff_for(c.office_id, roles)
 
 
 def next_step_owners(c: Complaint, kind: str) -> list[User]:
     """Who owns the step that meets deadline `kind` (for "about to pass" warnings)."""
-    if kind == "forward":
+    if kind == Deadline.FORWARD:
         # 转呈: the CS staff who dispatch, and whoever first received it (首问负责制).
         users = staff_for(c.office_id, (Role.SUPERVISOR,))
         return [*users, c.owner] if c.owner_id else users
-    if kind == "report":
+    if kind == Deadline.REPORT:
         return staff_for(c.office_id, (Role.DIRECTOR,))
-    if kind == "answer":
+    if kind == Deadline.ANSWER:
         return [c.owner] if c.owner_id else staff_for(c.office_id, (Role.SUPERVISOR,))
-    if kind in ("resolve", "rectify"):
+    if kind in (Deadline.RESOLVE, Deadline.RECTIFY):
         if c.handler_id:
             return [c.handler]
         if c.department_id:
             return staff_for(c.office_id, (Role.HANDLER, Role.DEPT_MANAGER), c.department_id)
         return staff_for(c.office_id, (Role.SUPERVISOR,))
-    if kind == "callback":
-        roles = (Role.CS_MANAGER, Role.DIRECTOR) if c.onsite_callback_required else (Role.SUPERVISOR,)
-        return staff_for(c.office_id, roles)
+    if kind == Deadline.CALLBACK:
+        return callback_owners(c)
     raise ValueError(f"unknown deadline kind {kind!r}")

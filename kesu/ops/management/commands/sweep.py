@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from kesu.notify.periodic import sweep_all
+from kesu.ops.jobs import check_deadlines
 
 
 class Command(BaseCommand):
@@ -11,7 +11,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        result = sweep_all()
+        result = check_deadlines()
         kinds = ", ".join(f"{k}={n}" for k, n in sorted(result["by_kind"].items())) or "-"
         self.stdout.write(
             f"breaches recorded: {result['breaches']} ({kinds}); "

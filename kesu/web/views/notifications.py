@@ -1,31 +1,23 @@
-"""My notifications (站内通知): the signed-in user's own in-app rows, newest first, and the unread count.
+"""My notifications (站内通知): the signed-in member of staff's own in-app rows, newest first, and the
+unread count. Staff pages, like every workspace page: a resident is refused (403).
 
-Scope: every query starts from `mine(request.user)`; another person's row answers 404."""
+Scope: every query starts from `inbox(request.user)`; another person's row answers 404."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from kesu.web.access import staff_view
+from kesu.notify.inbox import inbox as mine
+from kesu.notify.inbox import unread_count
 
-from .models import Outbox
-
-
-def mine(user) -> QuerySet[Outbox]:
-    return Outbox.objects.filter(user=user, channel=Outbox.Channel.INAPP)
+from ..access import is_staff_user, staff_view
 
 
-def unread_count(user) -> int:
-    return mine(user).filter(read_at__isnull=True).count()
-
-
-@login_required
+@staff_view
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
     rows = mine(request.user).select_related("complaint").order_by("-created_at", "-id")
@@ -45,7 +37,7 @@ def _back(request: HttpRequest) -> HttpResponse:
     return redirect("notify:list")
 
 
-@login_required
+@staff_view
 @require_POST
 def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(mine(request.user), pk=pk)
@@ -57,7 +49,7 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request)
 
 
-@login_required
+@staff_view
 @require_POST
 def mark_all_read(request: HttpRequest) -> HttpResponse:
     mine(request.user).filter(read_at__isnull=True).update(read_at=timezone.now())
@@ -68,6 +60,8 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
 def unread_json(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         return JsonResponse({"unread": 0, "error": "not signed in"}, status=401)
+    if not is_staff_user(request.user):
+        return JsonResponse({"unread": 0, "error": "staff only"}, status=403)
     return JsonResponse({"unread": unread_count(request.user)})
 
 

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from . import views
+from .views import notifications as views
 
+# The notifications pages keep their own URL namespace ("notify:list", …).
 app_name = "notify"
 urlpatterns = [
     path("", views.notification_list, name="list"),

@@ -1,4 +1,5 @@
-"""Signed, expiring links that open one complaint (for SMS and other notifications).
+"""Signed, expiring links that open one complaint for its complainant in the resident portal (for
+SMS and other notifications). The core signs them (its messages carry them); the portal opens them.
 
 The token signs the complaint number and a keyed digest of the complainant's phone, with a time
 stamp (TimestampSigner). It never carries the phone itself, so a link seen in a log or over a shoulder
@@ -15,9 +16,10 @@ from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from kesu.complaints.models import Complaint
 from kesu.org.choices import Role
 from kesu.org.models import User
+
+from .models import Complaint
 
 _SALT = "kesu.portal.link"
 
@@ -63,7 +65,9 @@ def open_link(token: str) -> tuple[Complaint, str] | None:
         return None
     for phone in {c.complainant_phone, c.resident.phone if c.resident_id else ""} - {""}:
         if constant_time_compare(_phone_digest(phone), digest):
-            scoped = Complaint.objects.visible_to(as_resident(phone)).select_related("office", "unit")
+            scoped = Complaint.objects.visible_to(as_resident(phone)).select_related(
+                "office", "unit__building__office"
+            )
             found = scoped.filter(pk=c.pk).first()
             return (found, phone) if found is not None else None
     return None

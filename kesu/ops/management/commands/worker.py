@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 class Command(BaseCommand):
     help = (
-        "扩展部署：启动 Celery 工作进程，发送通知（需设置 KESU_REDIS_URL）。 "
-        "Scaled mode: run a Celery worker that delivers the outbox (needs KESU_REDIS_URL). "
+        "扩展部署：启动 Celery 工作进程，执行全部定时任务（时限检查、提醒与升级、通知、Webhook、月报报送；需设置 "
+        "KESU_REDIS_URL）。 Scaled mode: run a Celery worker that runs every periodic job beat starts "
+        "(deadlines, reminders, the outbox, webhooks, the monthly report; needs KESU_REDIS_URL). "
         "Run beside `kesu beat` (one) and any number of `kesu serve --no-sweeper`."
     )
 
@@ -30,12 +31,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.KESU_REDIS_URL:
             raise CommandError(
-                "KESU_REDIS_URL 未设置。内置模式下 `kesu serve` 自己发送通知，无需 worker。 "
-                "KESU_REDIS_URL is not set: in the embedded mode `kesu serve` delivers notifications itself."
+                "KESU_REDIS_URL 未设置。内置模式下 `kesu serve` 自己执行全部定时任务，无需 worker。 "
+                "KESU_REDIS_URL is not set: in the embedded mode `kesu serve` runs every periodic job itself."
             )
         from django.db import connections
 
-        from kesu.notify.celery_app import get_app
+        from kesu.ops.celery import get_app
 
         connections.close_all()  # never hand an open connection to forked pool processes
         argv = [

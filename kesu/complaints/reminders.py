@@ -1,4 +1,4 @@
-"""Reminders that depend on time passing (issue 6 §3), run by every sweep after kesu.complaints.sweep:
+"""Reminders that depend on time passing, run periodically after the deadline sweep (kesu.ops.jobs):
 
 - a deadline about to pass (lead time per kind, KESU_DUE_SOON_MINUTES) → whoever owns the next step,
   once per deadline (DueSoonWarning is unique on complaint, kind and due time);
@@ -21,15 +21,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef
 from django.utils import timezone
 
-from kesu.complaints.choices import Deadline, Tier
-from kesu.complaints.deadlines import DUE_FIELD, due_soon_q, overdue_q
-from kesu.complaints.models import Complaint, SlaBreach
-from kesu.complaints.sweep import record_auto_escalation
+from kesu.notify import messages, queue
+from kesu.notify.models import DigestRun, DueSoonWarning, Escalation
 from kesu.org.models import User
 
-from . import messages, rules
-from .delivery import kick_after_commit
-from .models import DigestRun, DueSoonWarning, Escalation, Outbox
+from . import alerts, events
+from .choices import Deadline, Tier
+from .deadlines import DUE_FIELD, due_soon_q, overdue_q
+from .models import Complaint, SlaBreach
+from .policy import TIER_ROLES, TOP_TIER
 
 
 @dataclass
@@ -99,27 +99,16 @@ def _warn_one(pk: int, kind: str, now: dt.datetime, lead: dt.timedelta) -> int |
                 warning = DueSoonWarning.objects.create(complaint=c, kind=kind, due_at=due_at, at=now)
         except IntegrityError:  # another sweep warned first
             return None
-        return rules.queue_for_users(
+        return alerts.to_staff(
             c,
-            kind="due_soon",
-            users=rules.next_step_owners(c, kind),
-            context=messages.complaint_context(
-                c, deadline=messages.fmt(due_at), deadline_label=str(Deadline(kind).label).replace("超时", "")
-            ),
-            key=lambda u: f"soon{warning.pk}:due_soon:u{u.pk}",
+            "due_soon",
+            alerts.next_step_owners(c, kind),
+            key=f"soon{warning.pk}",
             at=now,
-            payload=_payload(c, deadline=kind, due_at=due_at.isoformat()),
+            data={"deadline": kind, "due_at": due_at.isoformat()},
+            deadline=messages.fmt(due_at),
+            deadline_label=str(Deadline(kind).label).replace("超时", ""),
         )
-
-
-def _payload(c: Complaint, **extra: object) -> dict[str, object]:
-    return {
-        "number": c.number,
-        "office": c.office.code,
-        "office_id": c.office_id,
-        "link": messages.complaint_link(c.number),
-        **extra,
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +131,7 @@ def escalate_overdue(now: dt.datetime) -> tuple[int, int]:
         )
         for b in list(breaches):
             reached = max(b["tier"] + 1, b["top"] or 0, b["complaint__tier"])
-            if reached >= rules.TOP_TIER or now < b["due_at"] + (b["done"] + 1) * every:
+            if reached >= TOP_TIER or now < b["due_at"] + (b["done"] + 1) * every:
                 continue
             sent = _escalate_one(b["pk"], b["complaint_id"], kind, reached + 1, now)
             if sent is not None:
@@ -163,21 +152,19 @@ def _escalate_one(breach_id: int, complaint_id: int, kind: str, tier: int, now: 
         c = _complaint(complaint_id)
         assert c is not None
         due_at = getattr(c, DUE_FIELD[kind])
-        record_auto_escalation(c, kind, tier, due_at, now)
-        return rules.queue_for_users(
+        event = events.auto_escalated(c, now, kind=kind, tier=tier, due_at=due_at)
+        events.publish(event)
+        return alerts.to_staff(
             c,
-            kind="escalation",
-            users=rules.staff_for(c.office_id, rules.TIER_ROLES[tier]),
-            context=messages.complaint_context(
-                c,
-                deadline=messages.fmt(due_at),
-                deadline_label=str(Deadline(kind).label),
-                tier=str(Tier(tier).label),
-                overdue_for=messages.duration(now - due_at),
-            ),
-            key=lambda u: f"esc{esc.pk}:escalation:u{u.pk}",
+            "escalation",
+            alerts.staff_for(c.office_id, TIER_ROLES[tier]),
+            key=f"esc{esc.pk}",
             at=now,
-            payload=_payload(c, deadline=kind, tier=tier),
+            data={"deadline": kind, "tier": tier},
+            deadline=messages.fmt(due_at),
+            deadline_label=str(Deadline(kind).label),
+            tier=str(Tier(tier).label),
+            overdue_for=messages.duration(now - due_at),
         )
 
 
@@ -209,24 +196,21 @@ def send_digests(now: dt.datetime) -> int:
                 run = DigestRun.objects.create(date=today, at=now)
         except IntegrityError:
             return 0
-        rows = [row for u in _digest_users() if (row := _digest_for(u, now, today)) is not None]
-        Outbox.objects.bulk_create(rows, ignore_conflicts=True)
-        run.messages = len(rows)
+        sent = sum(_digest_for(u, now, today) for u in _digest_users())
+        run.messages = sent
         run.save(update_fields=["messages"])
-        if rows:
-            kick_after_commit()
-    return len(rows)
+    return sent
 
 
 def _digest_users() -> list[User]:
     return list(User.objects.filter(role__in=settings.KESU_DIGEST_ROLES, is_active=True).order_by("pk"))
 
 
-def _digest_for(user: User, now: dt.datetime, today: dt.date) -> Outbox | None:
+def _digest_for(user: User, now: dt.datetime, today: dt.date) -> int:
     visible = Complaint.objects.visible_to(user)
     total = visible.filter(overdue_q(None, now)).count()
     if not total:
-        return None
+        return 0
     per_office: dict[tuple[str, str], list[str]] = {}
     for kind in DUE_FIELD:
         counts = (
@@ -250,15 +234,12 @@ def _digest_for(user: User, now: dt.datetime, today: dt.date) -> Outbox | None:
         "lines": lines,
         "link": settings.KESU_BASE_URL.rstrip("/") + "/complaints/?overdue=any",
     }
-    subject, body = messages.render("digest", Outbox.Channel.INAPP, context)
-    return Outbox(
-        created_at=now,
-        kind="digest",
-        channel=Outbox.Channel.INAPP,
-        user=user,
-        subject=subject,
-        body=body,
+    return queue.to_users(
+        "digest",
+        [user],
+        context,
+        key=lambda u: f"digest:{today.isoformat()}:u{u.pk}",
+        at=now,
         payload={"date": today.isoformat(), "count": total, "link": context["link"]},
-        delivery_key=f"digest:{today.isoformat()}:u{user.pk}",
-        next_attempt_at=now,
+        ignore_conflicts=True,
     )

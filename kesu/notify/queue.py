@@ -1,0 +1,91 @@
+"""Writing outbox rows: the one way any app queues a notification.
+
+Callers decide who hears what (the lifecycle's kesu.complaints.alerts, the monthly report's delivery)
+and call these inside their own transaction; the wording comes from kesu.notify.messages (admins'
+templates, else the built-in text). Staff rows are in-app rows, one per person; the deliverer fans each
+out to that person's other channels and the office's group robots (decision 0005).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from . import messages
+from .delivery import kick_after_commit
+from .models import Outbox
+
+if TYPE_CHECKING:
+    from kesu.org.models import User
+
+
+def to_users(
+    kind: str,
+    users: Iterable[User],
+    context: dict[str, object],
+    *,
+    key: Callable[[User], str],
+    at: dt.datetime,
+    payload: dict[str, Any],
+    complaint_id: int | None = None,
+    event_id: int | None = None,
+    ignore_conflicts: bool = False,
+) -> int:
+    """One in-app row per person (deduplicated), worded by the template for `kind`. `key` gives each
+    row's delivery key: a repeat of the same key is a repeat of the same message."""
+    subject, body = messages.render(kind, Outbox.Channel.INAPP, context)
+    rows = [
+        Outbox(
+            created_at=at,
+            kind=kind,
+            channel=Outbox.Channel.INAPP,
+            user=u,
+            complaint_id=complaint_id,
+            event_id=event_id,
+            subject=subject,
+            body=body,
+            payload=payload,
+            delivery_key=key(u),
+            next_attempt_at=at,
+        )
+        for u in {u.pk: u for u in users}.values()
+    ]
+    Outbox.objects.bulk_create(rows, ignore_conflicts=ignore_conflicts)
+    if rows:
+        # Scaled mode: a worker delivers as soon as this transaction commits. Best effort: the rows
+        # are safe in the database and the periodic delivery picks them up regardless.
+        kick_after_commit()
+    return len(rows)
+
+
+def to_phone(
+    kind: str,
+    phone: str,
+    context: dict[str, object],
+    *,
+    key: str,
+    at: dt.datetime,
+    payload: dict[str, Any],
+    complaint_id: int | None = None,
+    event_id: int | None = None,
+) -> int:
+    """One SMS row to a phone number that is not a user's (a complainant's)."""
+    if not phone:
+        return 0
+    subject, body = messages.render(kind, Outbox.Channel.SMS, context)
+    Outbox.objects.create(
+        created_at=at,
+        kind=kind,
+        channel=Outbox.Channel.SMS,
+        address=phone,
+        complaint_id=complaint_id,
+        event_id=event_id,
+        subject=subject,
+        body=body,
+        payload=payload,
+        delivery_key=key,
+        next_attempt_at=at,
+    )
+    kick_after_commit()
+    return 1
