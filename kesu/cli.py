@@ -11,11 +11,11 @@ usage: kesu <command> [options]      (kesu <command> --help for details)
 
   demo         migrate, load the demo company (25 offices, staff, residents, two months of
                complaints) and serve it on http://127.0.0.1:8000  [--no-serve] [--host] [--port]
-  serve        serve the product (web + in-process sweeper: deadlines and notifications)
-               [--host] [--port] [--no-sweeper]
-  sweep        check deadlines once: record breaches, queue escalation notifications
-  worker       scaled mode (KESU_REDIS_URL): a Celery worker that delivers notifications  [--concurrency N]
-  beat         scaled mode (KESU_REDIS_URL): the periodic deadline sweep and delivery (run one)
+  serve        serve the product (web + every periodic job in process: deadlines, reminders,
+               notifications, webhooks, the monthly report)  [--host] [--port] [--no-sweeper]
+  sweep        check deadlines once: record breaches, warnings, escalations, the morning digest
+  worker       scaled mode (KESU_REDIS_URL): a Celery worker that runs the periodic jobs  [--concurrency N]
+  beat         scaled mode (KESU_REDIS_URL): starts every periodic job on its interval (run one)
   createadmin  create a company administrator account
   apikey       integration keys for the REST API: create --user U [--office CODE] [--scope read|write], list, revoke
   migrate      create or upgrade the database

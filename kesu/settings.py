@@ -228,7 +228,7 @@ STATICFILES_DIRS: list = []
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
-# --- web workspace (issue 3) ---
+# --- web workspace ---
 # Every request renews the session, so SESSION_COOKIE_AGE is the idle time after which a front-desk
 # PC left signed in asks for the password again.
 SESSION_SAVE_EVERY_REQUEST = True
@@ -241,7 +241,7 @@ MIDDLEWARE.insert(
 )
 # --- end web workspace ---
 
-# --- API (issue 4) ---
+# --- API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "kesu.api.auth.ApiKeyAuthentication",
@@ -310,7 +310,7 @@ SPECTACULAR_SETTINGS = {
 }
 # --- end API ---
 
-# --- notifications (issue 6) ---
+# --- notifications ---
 # Delivery of the outbox (kesu/notify/delivery.py). Every notification is first an outbox row; these
 # settings only decide how and when rows are sent. See docs/decisions/0005-notification-delivery.md.
 
@@ -386,7 +386,7 @@ KESU_DIGEST_ROLES = [
 KESU_WORKER_CONCURRENCY = env_int("KESU_WORKER_CONCURRENCY", 2)
 # --- end notifications ---
 
-# --- resident portal (issue 7) ---
+# --- resident portal ---
 # Sign-in by SMS code (kesu/portal/codes.py): lifetime and tries per code; a phone may ask once per
 # interval and a few times an hour; one client address a limited number of times an hour.
 KESU_PORTAL_CODE_SECONDS = env_int("KESU_PORTAL_CODE_SECONDS", 300)
@@ -411,7 +411,7 @@ KESU_PORTAL_BASE_URL = env_str("KESU_PORTAL_BASE_URL") or KESU_BASE_URL
 KESU_PORTAL_NUM_PROXIES = env_int("KESU_NUM_PROXIES", 0)
 # --- end resident portal ---
 
-# --- reports (issue 5) ---
+# --- reports ---
 # --- end reports ---
 
 LOGGING = {

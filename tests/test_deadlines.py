@@ -1,4 +1,4 @@
-"""Every time limit of SPEC §4, driven through the lifecycle (services.py), never set by hand.
+"""Every time limit of docs/procedures.md §4, driven through the lifecycle (services.py), never set by hand.
 
 Office window 08:00–19:00 (11 working hours a day) unless a test says otherwise. Every expected
 datetime below was worked out by hand; the comment next to it shows the arithmetic.

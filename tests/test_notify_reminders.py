@@ -1,4 +1,4 @@
-"""Who hears what as time passes (issue 6 §3): a deadline about to pass warns whoever owns the next
+"""Who hears what as time passes : a deadline about to pass warns whoever owns the next
 step, once; a deadline that stays passed climbs the ladder one tier per interval, each tier once; and
 managers get a morning digest of what is overdue in their scope, once a day.
 

@@ -1,4 +1,4 @@
-"""Who hears what when something happens (SPEC §2, §4; issue 6 §3), beyond the lifecycle's own tests:
+"""Who hears what when something happens (docs/procedures.md §2, §4), beyond the lifecycle's own tests:
 complaints filed on line reach the front desk; the result SMS carries the resident's link to rate and
 confirm; a major complaint reaches the director and the quality department at once; staff messages
 never carry the complainant's identity."""

@@ -1,5 +1,5 @@
 """Home for each role: what waits for me now (most urgent first), the counts of my scope and the
-managers' callback quota (SPEC §5)."""
+managers' callback quota (docs/procedures.md §5)."""
 
 from __future__ import annotations
 

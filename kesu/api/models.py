@@ -1,4 +1,4 @@
-"""Integration keys, idempotency records and webhook subscriptions of the REST API (issue 4)."""
+"""Integration keys, idempotency records and webhook subscriptions of the REST API."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ from django.contrib import admin
 from kesu.org.admin import ReadOnlyAdmin
 
 from .models import Attachment, Callback, Category, Complaint, ComplaintEvent, SlaPolicy
+from .scope import visible_complaints
 
 
 @admin.register(Category)
@@ -40,20 +41,26 @@ class ReadOnlyInline(admin.TabularInline):
 
 class EventInline(ReadOnlyInline):
     model = ComplaintEvent
-    fields = ["at", "type", "actor", "from_status", "to_status", "note", "visibility", "changes"]
-    readonly_fields = fields
+    readonly_fields = fields = (
+        "at",
+        "type",
+        "actor",
+        "from_status",
+        "to_status",
+        "note",
+        "visibility",
+        "changes",
+    )
 
 
 class CallbackInline(ReadOnlyInline):
     model = Callback
-    fields = ["at", "by", "method", "satisfaction", "words", "confirmed"]
-    readonly_fields = fields
+    readonly_fields = fields = ("at", "by", "method", "satisfaction", "words", "confirmed")
 
 
 class AttachmentInline(ReadOnlyInline):
     model = Attachment
-    fields = ["original_name", "kind", "content_type", "size", "uploaded_by", "uploaded_at"]
-    readonly_fields = fields
+    readonly_fields = fields = ("original_name", "kind", "content_type", "size", "uploaded_by", "uploaded_at")
 
 
 @admin.register(Complaint)
@@ -68,4 +75,4 @@ class ComplaintAdmin(ReadOnlyAdmin):
     list_select_related = ["office", "category"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+        return visible_complaints(super().get_queryset(request), request.user)

@@ -50,8 +50,8 @@ def complaint_context(c: Complaint, **extra: object) -> dict[str, object]:
         "number": c.number,
         "office": c.office.name,
         "office_code": c.office.code,
-        "unit": messages.mask_unit(c.unit.code) if c.unit_id else "—",
-        "category": c.category.name if c.category_id else "未分类",
+        "unit": messages.mask_unit(c.unit.code) if c.unit is not None else "—",
+        "category": c.category.name if c.category is not None else "未分类",
         "severity": str(c.get_severity_display()) if c.severity else "未判定",
         "content": c.content[:40],
         "deadline": "—",
@@ -81,18 +81,19 @@ def payload(c: Complaint, **extra: object) -> dict[str, object]:
 def to_staff(
     c: Complaint,
     kind: str,
-    users: Iterable[User],
+    users: Iterable[User | None],
+    context: dict[str, object],
     *,
     key: str,
     at: dt.datetime,
     event: ComplaintEvent | None = None,
     data: dict[str, object] | None = None,
-    **context: object,
 ) -> int:
-    """In-app rows about complaint `c`, one per person; `key` is the message's delivery-key prefix."""
+    """In-app rows about complaint `c`, one per person; `key` is the message's delivery-key prefix and
+    `context` what the template may say beyond the complaint's own safe fields."""
     return queue.to_users(
         kind,
-        users,
+        [u for u in users if u is not None],
         complaint_context(c, **context),
         key=lambda u: f"{key}:{kind}:u{u.pk}",
         at=at,
@@ -102,8 +103,8 @@ def to_staff(
     )
 
 
-def to_users(event: ComplaintEvent, kind: str, users: Iterable[User], **context: object) -> int:
-    return to_staff(event.complaint, kind, users, key=f"e{event.pk}", at=event.at, event=event, **context)
+def to_users(event: ComplaintEvent, kind: str, users: Iterable[User | None], **context: object) -> int:
+    return to_staff(event.complaint, kind, users, context, key=f"e{event.pk}", at=event.at, event=event)
 
 
 def to_complainant(event: ComplaintEvent, kind: str, **context: object) -> int:
@@ -144,10 +145,9 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
         elif night:
             to_users(event, "night", [u for u in front_desk if u.on_night_duty])
     elif t == EventType.DISPATCHED:
-        if c.handler_id:
-            users = [c.handler, *staff_for(c.office_id, (Role.DEPT_MANAGER,), c.department_id)]
-        else:
-            users = staff_for(c.office_id, (Role.HANDLER, Role.DEPT_MANAGER), c.department_id)
+        # A named handler and the department's manager, else everyone in the department.
+        roles = (Role.DEPT_MANAGER,) if c.handler_id else (Role.HANDLER, Role.DEPT_MANAGER)
+        users = [c.handler, *staff_for(c.office_id, roles, c.department_id)]
         to_users(event, "dispatched", users, deadline=messages.fmt(c.rectify_due_at or c.resolve_due_at))
     elif t == EventType.NOTE and event.visibility == ComplaintEvent.Visibility.COMPLAINANT:
         to_complainant(event, "progress", note=event.note)
@@ -156,13 +156,17 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
         to_complainant(event, "result", resolution=c.resolution[:200], portal_link=_portal_link(c))
         to_users(event, "callback_due", callback_owners(c), deadline=messages.fmt(c.callback_due_at))
     elif t == EventType.REOPENED:
-        users = (
+        department = (
             staff_for(c.office_id, (Role.HANDLER, Role.DEPT_MANAGER), c.department_id)
             if c.department_id
             else []
         )
-        users += staff_for(c.office_id, (Role.CS_MANAGER, Role.DIRECTOR))
-        to_users(event, "reopened", users, deadline=messages.fmt(c.rectify_due_at))
+        to_users(
+            event,
+            "reopened",
+            department + staff_for(c.office_id, (Role.CS_MANAGER, Role.DIRECTOR)),
+            deadline=messages.fmt(c.rectify_due_at),
+        )
     elif t == EventType.DECLINED:
         to_complainant(event, "declined", note=event.note)
     elif t == EventType.ESCALATED:
@@ -189,12 +193,12 @@ def on_breach(event: ComplaintEvent, kind: str, tier: int, due_at: dt.datetime) 
     roles = set(BREACH_ROLES[kind]) | set(TIER_ROLES.get(min(tier + 1, TOP_TIER), ()))
     if kind == Deadline.CALLBACK and c.onsite_callback_required:
         roles |= {Role.DIRECTOR}
-    users = [
+    users: list[User | None] = [
         u
         for u in staff_for(c.office_id, roles)
         if u.role not in DEPARTMENT_ROLES or u.department_id == c.department_id
     ]
-    if kind == Deadline.ANSWER and c.owner_id:
+    if kind == Deadline.ANSWER:
         users.append(c.owner)
     return to_users(
         event,
@@ -211,22 +215,20 @@ def callback_owners(c: Complaint) -> list[User]:
     return staff_for(c.office_id, roles)
 
 
-def next_step_owners(c: Complaint, kind: str) -> list[User]:
+def next_step_owners(c: Complaint, kind: str) -> list[User | None]:
     """Who owns the step that meets deadline `kind` (for "about to pass" warnings)."""
     if kind == Deadline.FORWARD:
         # 转呈: the CS staff who dispatch, and whoever first received it (首问负责制).
-        users = staff_for(c.office_id, (Role.SUPERVISOR,))
-        return [*users, c.owner] if c.owner_id else users
+        return [*staff_for(c.office_id, (Role.SUPERVISOR,)), c.owner]
     if kind == Deadline.REPORT:
-        return staff_for(c.office_id, (Role.DIRECTOR,))
+        return list(staff_for(c.office_id, (Role.DIRECTOR,)))
     if kind == Deadline.ANSWER:
-        return [c.owner] if c.owner_id else staff_for(c.office_id, (Role.SUPERVISOR,))
+        return [c.owner] if c.owner is not None else list(staff_for(c.office_id, (Role.SUPERVISOR,)))
     if kind in (Deadline.RESOLVE, Deadline.RECTIFY):
-        if c.handler_id:
+        if c.handler is not None:
             return [c.handler]
-        if c.department_id:
-            return staff_for(c.office_id, (Role.HANDLER, Role.DEPT_MANAGER), c.department_id)
-        return staff_for(c.office_id, (Role.SUPERVISOR,))
+        roles = (Role.HANDLER, Role.DEPT_MANAGER) if c.department_id else (Role.SUPERVISOR,)
+        return list(staff_for(c.office_id, roles, c.department_id))
     if kind == Deadline.CALLBACK:
-        return callback_owners(c)
+        return list(callback_owners(c))
     raise ValueError(f"unknown deadline kind {kind!r}")

@@ -82,7 +82,7 @@ SATISFIED_VALUES = frozenset({Satisfaction.SATISFIED, Satisfaction.BASICALLY_SAT
 
 
 class CloseOutcome(models.TextChoices):
-    """How a complaint ended (SPEC §5 "other ends"; withdrawal is its own status)."""
+    """How a complaint ended (docs/procedures.md §5, other ends; withdrawal is its own status)."""
 
     RESOLVED = "resolved", _("处理完毕，投诉人满意")
     FACTS_UNTRUE = "facts_untrue", _("经核实情况不属实")
@@ -99,7 +99,7 @@ class DeclineReason(models.TextChoices):
 
 
 class Tier(models.IntegerChoices):
-    """Handling tiers of the escalation ladder (SPEC §4): front line → managers → executive."""
+    """Handling tiers of the escalation ladder (docs/procedures.md §4): front line → managers → executive."""
 
     FRONT_LINE = 0, _("一线处理")
     CS_MANAGER = 1, _("客服中心经理")

@@ -88,7 +88,7 @@ def registered(c: Complaint, by: User, at: dt.datetime, *, told: bool) -> Compla
         "nature": c.nature,
         "is_major": c.is_major,
         "severity": c.severity,
-        "category": c.category.code if c.category_id else "",
+        "category": c.category.code if c.category is not None else "",
         "channel": c.channel,
     }
     return _new(

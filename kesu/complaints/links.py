@@ -63,7 +63,7 @@ def open_link(token: str) -> tuple[Complaint, str] | None:
     c = Complaint.objects.select_related("resident").filter(number=number).first()
     if c is None:
         return None
-    for phone in {c.complainant_phone, c.resident.phone if c.resident_id else ""} - {""}:
+    for phone in {c.complainant_phone, c.resident.phone if c.resident is not None else ""} - {""}:
         if constant_time_compare(_phone_digest(phone), digest):
             scoped = Complaint.objects.visible_to(as_resident(phone)).select_related(
                 "office", "unit__building__office"

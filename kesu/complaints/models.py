@@ -52,7 +52,7 @@ class Category(models.Model):
 
 
 class SlaPolicy(models.Model):
-    """Time limits for one severity (SPEC §4). office=None is the company default; an office row overrides it."""
+    """Time limits for one severity (docs/procedures.md §4). office=None is the company default; an office row overrides it."""
 
     class CallbackBy(models.TextChoices):
         SUPERVISOR = "supervisor", _("客服主管及以上")
@@ -105,7 +105,7 @@ class SlaPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = self.office.code if self.office_id else _("公司默认")
+        scope = self.office.code if self.office is not None else _("公司默认")
         return f"{scope} {self.get_severity_display()}"
 
 
@@ -133,7 +133,7 @@ class Complaint(models.Model):
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.RECEIVED)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
-    # Intake (SPEC §2)
+    # Intake (docs/procedures.md §2)
     channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
     received_at = models.DateTimeField(_("受理时间"))
     received_by = models.ForeignKey(
@@ -198,7 +198,7 @@ class Complaint(models.Model):
     committed_answer_at = models.DateTimeField(_("承诺答复时间"), null=True, blank=True)
     answered_at = models.DateTimeField(_("首次答复时间"), null=True, blank=True)
 
-    # Judgement (SPEC §3)
+    # Judgement (docs/procedures.md §3)
     nature = models.CharField(_("性质"), max_length=10, choices=Nature.choices, blank=True)
     nature_subtype = models.CharField(_("沟通类型"), max_length=10, choices=NatureSubtype.choices, blank=True)
     is_major = models.BooleanField(_("重大投诉"), default=False)

@@ -103,11 +103,13 @@ def _warn_one(pk: int, kind: str, now: dt.datetime, lead: dt.timedelta) -> int |
             c,
             "due_soon",
             alerts.next_step_owners(c, kind),
+            {
+                "deadline": messages.fmt(due_at),
+                "deadline_label": str(Deadline(kind).label).replace("超时", ""),
+            },
             key=f"soon{warning.pk}",
             at=now,
             data={"deadline": kind, "due_at": due_at.isoformat()},
-            deadline=messages.fmt(due_at),
-            deadline_label=str(Deadline(kind).label).replace("超时", ""),
         )
 
 
@@ -158,13 +160,15 @@ def _escalate_one(breach_id: int, complaint_id: int, kind: str, tier: int, now: 
             c,
             "escalation",
             alerts.staff_for(c.office_id, TIER_ROLES[tier]),
+            {
+                "deadline": messages.fmt(due_at),
+                "deadline_label": str(Deadline(kind).label),
+                "tier": str(Tier(tier).label),
+                "overdue_for": messages.duration(now - due_at),
+            },
             key=f"esc{esc.pk}",
             at=now,
             data={"deadline": kind, "tier": tier},
-            deadline=messages.fmt(due_at),
-            deadline_label=str(Deadline(kind).label),
-            tier=str(Tier(tier).label),
-            overdue_for=messages.duration(now - due_at),
         )
 
 

@@ -7,7 +7,7 @@ Every list, page, API endpoint, export and report goes through `visible_complain
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from .models import Complaint
 
 
-def visible_complaints(qs: QuerySet, user: User) -> QuerySet:
+QS = TypeVar("QS", bound=QuerySet)
+
+
+def visible_complaints(qs: QS, user: User) -> QS:
     if user is None or not user.is_authenticated or not user.is_active:
         return qs.none()
     if user.is_company_wide:
@@ -61,7 +64,7 @@ def covered_offices(user: User) -> QuerySet[Office]:
         return Office.objects.all()
     if user.role in OFFICE_ROLES:
         return user.offices.all()
-    if user.role in DEPARTMENT_ROLES and user.department_id:
+    if user.role in DEPARTMENT_ROLES and user.department is not None:
         return Office.objects.filter(pk=user.department.office_id)
     return Office.objects.none()
 

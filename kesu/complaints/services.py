@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -142,7 +142,7 @@ def _resident_may_rate(c: Complaint, role: str) -> bool:
 
 
 def _callback_roles(c: Complaint) -> frozenset[str]:
-    return _CALLBACK_ROLES[policy_for(c.office_id, c.effective_severity).callback_by]
+    return _CALLBACK_ROLES[SlaPolicy.CallbackBy(policy_for(c.office_id, c.effective_severity).callback_by)]
 
 
 def _check_role(user: User, action: str) -> None:
@@ -264,7 +264,7 @@ def _category(value: Category | str | None, errors: dict[str, str]) -> Category 
     return cat
 
 
-def _choice(value: str | None, choices: type, field: str, errors: dict[str, str]) -> str:
+def _choice(value: str | None, choices: type[models.TextChoices], field: str, errors: dict[str, str]) -> str:
     if value in (None, ""):
         return ""
     if value not in choices.values:
@@ -488,7 +488,7 @@ def _intake_complained(i: Intake, office: Office | None, errors: dict[str, str])
     staff = i.complained_staff
     if staff is not None:
         works_here = staff.offices.filter(pk=office.pk).exists() or (
-            staff.department_id is not None and staff.department.office_id == office.pk
+            staff.department is not None and staff.department.office_id == office.pk
         )
         if not works_here:
             errors["complained_staff"] = _("被投诉人员不属于该管理处。")
@@ -1116,7 +1116,8 @@ def link_repeat(
     if other is not None and not errors and other.office_id != c.office_id:
         errors["target"] = _("只能关联同一管理处的投诉。")
     if other is not None and not errors:
-        seen, cur = {c.pk}, other
+        seen: set[int] = {c.pk}
+        cur: Complaint | None = other
         while cur is not None:  # no cycles: the earlier complaint must not be a repeat of this one
             if cur.pk in seen:
                 errors["target"] = _("不能形成循环关联。")
@@ -1124,6 +1125,7 @@ def link_repeat(
             seen.add(cur.pk)
             cur = cur.repeat_of
     _raise(errors)
+    assert other is not None
     changes: dict[str, list[Any]] = {}
     _set(c, changes, repeat_of=other)
     _save(c, by, changes)
@@ -1140,7 +1142,7 @@ def merge(
     version: int | None = None,
     at: dt.datetime | None = None,
 ) -> Complaint:
-    """Several residents, one problem: handle it once (SPEC §4). This complaint follows the target."""
+    """Several residents, one problem: handle it once (docs/procedures.md §4). This complaint follows the target."""
     now = _now(at)
     _begin(
         complaint, by, "merge", version

@@ -191,7 +191,7 @@ def deliver_due(
     now: dt.datetime | None = None,
     batch: int | None = None,
     time_budget: float | None = None,
-    on_backlog: Callable[[], None] | None = None,
+    on_backlog: Callable[[], object] | None = None,
 ) -> DeliveryResult:
     """Deliver due rows, batch after batch, until none is due or the time budget (seconds) is spent.
 

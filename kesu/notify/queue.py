@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from kesu.org.models import User
 
 
+def _row(kind: str, channel: str, context: dict[str, object], **fields: Any) -> Outbox:
+    subject, body = messages.render(kind, channel, context)
+    return Outbox(kind=kind, channel=channel, subject=subject, body=body, **fields)
+
+
 def to_users(
     kind: str,
     users: Iterable[User],
@@ -34,20 +39,17 @@ def to_users(
 ) -> int:
     """One in-app row per person (deduplicated), worded by the template for `kind`. `key` gives each
     row's delivery key: a repeat of the same key is a repeat of the same message."""
-    subject, body = messages.render(kind, Outbox.Channel.INAPP, context)
+    about = {"complaint_id": complaint_id, "event_id": event_id, "payload": payload}
     rows = [
-        Outbox(
-            created_at=at,
-            kind=kind,
-            channel=Outbox.Channel.INAPP,
+        _row(
+            kind,
+            Outbox.Channel.INAPP,
+            context,
             user=u,
-            complaint_id=complaint_id,
-            event_id=event_id,
-            subject=subject,
-            body=body,
-            payload=payload,
             delivery_key=key(u),
+            created_at=at,
             next_attempt_at=at,
+            **about,
         )
         for u in {u.pk: u for u in users}.values()
     ]
@@ -73,19 +75,16 @@ def to_phone(
     """One SMS row to a phone number that is not a user's (a complainant's)."""
     if not phone:
         return 0
-    subject, body = messages.render(kind, Outbox.Channel.SMS, context)
-    Outbox.objects.create(
-        created_at=at,
-        kind=kind,
-        channel=Outbox.Channel.SMS,
+    about = {"complaint_id": complaint_id, "event_id": event_id, "payload": payload}
+    _row(
+        kind,
+        Outbox.Channel.SMS,
+        context,
         address=phone,
-        complaint_id=complaint_id,
-        event_id=event_id,
-        subject=subject,
-        body=body,
-        payload=payload,
         delivery_key=key,
+        created_at=at,
         next_attempt_at=at,
-    )
+        **about,
+    ).save()
     kick_after_commit()
     return 1

@@ -36,7 +36,7 @@ class Office(models.Model):
     code = models.CharField(_("编码"), max_length=10, unique=True, validators=[office_code_validator])
     name = models.CharField(_("名称"), max_length=100)
     households = models.PositiveIntegerField(_("户数"), default=0)
-    # The front desk's working window (SPEC §4 "working hours"); default 08:00–19:00.
+    # The front desk's working window (docs/procedures.md §4, working hours); default 08:00–19:00.
     work_start = models.TimeField(_("工作时间开始"), default=dt.time(8, 0))
     work_end = models.TimeField(_("工作时间结束"), default=dt.time(19, 0))
     is_active = models.BooleanField(_("启用"), default=True)

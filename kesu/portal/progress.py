@@ -18,7 +18,7 @@ from kesu.org.models import User
 
 COMPLAINANT = ComplaintEvent.Visibility.COMPLAINANT
 
-# The four words residents see (issue 7), and the tone of the badge.
+# The four words residents see, and the tone of the badge.
 RECEIVED, WORKING, RESOLVED, DONE = (
     gettext_lazy("已受理"),
     gettext_lazy("处理中"),

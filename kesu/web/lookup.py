@@ -16,7 +16,7 @@ from kesu.complaints.models import Category, Complaint
 from kesu.complaints.validation import normalize_phone
 from kesu.org.models import Office, Resident, Unit
 
-REPEAT_WINDOW = dt.timedelta(days=30)  # issue 3: open, or closed within 30 days
+REPEAT_WINDOW = dt.timedelta(days=30)  # open, or closed within the last 30 days
 HISTORY_WINDOW = dt.timedelta(days=180)
 MAX_RESULTS = 12
 

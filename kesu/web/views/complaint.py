@@ -54,7 +54,7 @@ def load(user, key) -> Complaint:
 
 
 def night_note(c: Complaint) -> str:
-    """What the night-duty rule (SPEC §2) means for this complaint, if it came in out of hours."""
+    """What the night-duty rule (docs/procedures.md §2) means for this complaint, if it came in out of hours."""
     if calendar_for(c.office).in_window(c.received_at):
         return ""
     if c.effective_severity == Severity.MAJOR:

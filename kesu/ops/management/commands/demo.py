@@ -133,7 +133,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"网址 open:   http://{shown}:{port}/")
         self.stdout.write(f"后台 admin:  http://{shown}:{port}/admin/")
-        # Resident portal (issue 7): sign in with a resident's phone; the demo SMS log holds the code.
+        # Resident portal: sign in with a resident's phone; the demo SMS log holds the code.
         from kesu.org.models import Resident
 
         y01 = Resident.objects.filter(unit__building__office__code="Y01").order_by("pk")
