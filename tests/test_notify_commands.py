@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import time
 
 import pytest
@@ -141,3 +142,51 @@ def test_without_redis_an_action_is_not_held_up_and_its_messages_wait_in_the_out
         delivery._quiet_until = 0.0
     c = major_complaint(org, minutes_ago=1)
     assert Outbox.objects.filter(complaint=c, state="pending").exists()
+
+
+def test_the_scaled_workers_deliver_webhooks_and_the_monthly_report_too(org, notify_env):
+    # Beat used to start only the sweep and the outbox: a company on the scaled set-up got no webhook
+    # deliveries and no monthly report. Every job now has its task.
+    from api_support import Receiver
+
+    from kesu.api.models import WebhookSubscription
+    from kesu.reports import delivery as report_delivery
+
+    app = make_worker_app("redis://127.0.0.1:6379/11")
+    task = {job.name: app.tasks[job.task] for job in jobs.JOBS}
+    with Receiver() as receiver:
+        sub = WebhookSubscription.objects.create(
+            owner=org.director, url=receiver.url, events=["registered"], secret="s3cret-s3cret-s3cret"
+        )
+        c = major_complaint(org, minutes_ago=1)
+        task["webhooks"]()
+        assert [json.loads(body)["complaint"]["number"] for _h, body in receiver.received] == [c.number]
+        assert sub.pk
+    report_delivery._queued.clear()
+    task["monthly_report"]()  # today is past the first working day: last month's report is due
+    assert Outbox.objects.filter(kind="monthly_report", user=org.quality).count() == 1
+
+
+def test_the_monthly_report_message_follows_the_admins_template(org, notify_env):
+    from kesu.notify.models import MessageTemplate
+    from kesu.reports import delivery as report_delivery
+
+    MessageTemplate.objects.create(
+        kind="monthly_report", subject="月报 {{ title }}", body="共 {{ total }} 宗。"
+    )
+    report_delivery._queued.clear()
+    assert report_delivery.deliver_monthly(timezone.now()) == 1
+    row = Outbox.objects.get(kind="monthly_report", user=org.quality)
+    assert row.subject.startswith("月报 ") and row.body == "共 0 宗。"
+
+
+def test_serve_says_truthfully_who_runs_the_periodic_jobs(settings):
+    from kesu.ops.management.commands.serve import where_jobs_run
+
+    settings.KESU_DELIVERY_SECONDS = 3.0
+    here = where_jobs_run(True, 30.0)
+    assert "in this process" in here and all(job.name in here for job in jobs.JOBS)
+    settings.KESU_REDIS_URL = "redis://127.0.0.1:6379/11"
+    assert "`kesu beat`" in where_jobs_run(False, 30.0) and "not here" in where_jobs_run(False, 30.0)
+    settings.KESU_REDIS_URL = ""
+    assert where_jobs_run(False, 30.0).startswith("WARNING: no periodic job runs here")
