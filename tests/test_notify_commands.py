@@ -62,11 +62,21 @@ def test_beat_schedules_every_periodic_job_on_its_interval_and_the_worker_runs_e
     settings.KESU_SWEEP_SECONDS, settings.KESU_DELIVERY_SECONDS = 30.0, 3.0
     app = make_worker_app("redis://127.0.0.1:6379/11")
     schedule = app.conf.beat_schedule
-    # Every job of the one list, webhooks and the monthly report included, with its own interval.
-    assert {entry["task"] for entry in schedule.values()} == {job.task for job in jobs.JOBS}
+    # Every job of the one list, webhooks and the monthly report included, through its pace's entry.
     assert {job.name for job in jobs.JOBS} >= {"sweep", "deliver", "webhooks", "monthly_report", "digest"}
+    scheduled = {
+        job
+        for entry in schedule.values()
+        for job in jobs.at_pace(entry["task"].removeprefix("kesu.jobs.every_"))
+    }
+    assert scheduled == set(jobs.JOBS)
+    assert {entry["task"]: entry["schedule"] for entry in schedule.values()} == {
+        jobs.pace_task(jobs.DELIVERY): 3.0,
+        jobs.pace_task(jobs.SWEEP): 30.0,
+    }
+    for entry in schedule.values():
+        assert entry["task"] in app.tasks
     for job in jobs.JOBS:
-        assert schedule[job.name]["schedule"] == (3.0 if job.pace == jobs.DELIVERY else 30.0)
         assert job.task in app.tasks
     # A wake-up call starts the outbox delivery job.
     assert jobs.BY_NAME["deliver"].task == delivery.DELIVER_TASK
@@ -153,17 +163,17 @@ def test_the_scaled_workers_deliver_webhooks_and_the_monthly_report_too(org, not
     from kesu.reports import delivery as report_delivery
 
     app = make_worker_app("redis://127.0.0.1:6379/11")
-    task = {job.name: app.tasks[job.task] for job in jobs.JOBS}
+    every = {pace: app.tasks[jobs.pace_task(pace)] for pace in jobs.PACE_SETTINGS}
     with Receiver() as receiver:
-        sub = WebhookSubscription.objects.create(
+        WebhookSubscription.objects.create(
             owner=org.director, url=receiver.url, events=["registered"], secret="s3cret-s3cret-s3cret"
         )
         c = major_complaint(org, minutes_ago=1)
-        task["webhooks"]()
+        assert every[jobs.DELIVERY]() == ["deliver", "webhooks"]
         assert [json.loads(body)["complaint"]["number"] for _h, body in receiver.received] == [c.number]
-        assert sub.pk
     report_delivery._queued.clear()
-    task["monthly_report"]()  # today is past the first working day: last month's report is due
+    # Today is past the first working day: last month's report is due.
+    assert every[jobs.SWEEP]() == ["sweep", "due_soon", "escalate", "digest", "monthly_report"]
     assert Outbox.objects.filter(kind="monthly_report", user=org.quality).count() == 1
 
 

@@ -1,5 +1,5 @@
-"""Celery for the scaled mode (KESU_REDIS_URL): beat schedules every job of kesu.ops.jobs.JOBS on its
-interval and the workers run them, one task per job.
+"""Celery for the scaled mode (KESU_REDIS_URL): beat starts every job of kesu.ops.jobs.JOBS on its pace's
+interval and the workers run them.
 
 Redis only carries wake-up calls. The work itself is in the database (outbox rows, deadline
 columns) and every job is idempotent: a lost, repeated or late task message changes nothing but
@@ -30,22 +30,46 @@ def _task(job: jobs.Job):
     return run_job
 
 
-# One callable per job, made once: an app built again (tests, a reloaded worker) registers the same ones.
-_RUNNERS = {job.name: _task(job) for job in jobs.JOBS}
+def _pace(pace: str):
+    def run_pace() -> list[str]:
+        done = []
+        for job in jobs.at_pace(pace):
+            try:
+                jobs.run(job)
+            except Exception:  # one failing job must not keep the others of its pace from running
+                log.exception("periodic job %s failed", job.name)
+            else:
+                done.append(job.name)
+        return done
+
+    run_pace.__name__ = f"every_{pace}"
+    return run_pace
+
+
+# One callable per job and per pace, made once: an app built again (tests, a reloaded worker)
+# registers the same ones.
+_RUNNERS = {job.task: _task(job) for job in jobs.JOBS}
+_RUNNERS |= {jobs.pace_task(pace): _pace(pace) for pace in jobs.PACE_SETTINGS}
 
 
 def make_worker_app(broker_url: str) -> Celery:
-    """The app of `kesu worker` and `kesu beat`: a task and a schedule entry for every job."""
+    """The app of `kesu worker` and `kesu beat`: a task per job and per pace; beat starts each pace's
+    task on its interval (two messages per interval whatever the number of jobs: a broker outage
+    finds few in flight)."""
     app = make_app(broker_url)
     # A periodic message left in the queue (say, while every worker was down) expires: the next
     # one does the same work.
     app.conf.beat_schedule = {
-        job.name: {"task": job.task, "schedule": job.seconds, "options": {"expires": max(job.seconds * 2, 5)}}
-        for job in jobs.JOBS
+        pace: {
+            "task": jobs.pace_task(pace),
+            "schedule": jobs.pace_seconds(pace),
+            "options": {"expires": max(jobs.pace_seconds(pace) * 2, 5)},
+        }
+        for pace in jobs.PACE_SETTINGS
     }
     app.conf.beat_schedule_filename = str(settings.KESU_HOME / "celerybeat-schedule")
-    for job in jobs.JOBS:
-        app.task(name=job.task, ignore_result=True)(_RUNNERS[job.name])
+    for name, runner in _RUNNERS.items():
+        app.task(name=name, ignore_result=True)(runner)
     return app
 
 

@@ -1,6 +1,6 @@
 """The one list of periodic jobs. Every runner iterates it: the embedded sweeper thread in `kesu serve`,
-Celery beat and its workers in the scaled mode (one task and one schedule entry per job), and
-`kesu sweep` for the deadline jobs.
+Celery beat and its workers in the scaled mode (beat starts each pace's task, which runs that pace's
+jobs in order; each job is a task of its own too), and `kesu sweep` for the deadline jobs.
 
 Each job is a thin function of `now` around work that is safe to run from several processes at once
 (unique rows or conditional UPDATEs claim every piece of work), so a job run twice, late or by two
@@ -37,7 +37,7 @@ class Job:
     @property
     def seconds(self) -> float:
         """Seconds between runs, read from the settings when asked."""
-        return float(getattr(settings, PACE_SETTINGS[self.pace]))
+        return pace_seconds(self.pace)
 
 
 # Each runner below takes `now`; the import happens at call time so that loading this list (Celery,
@@ -110,6 +110,20 @@ BY_NAME: dict[str, Job] = {job.name: job for job in JOBS}
 
 def run(job: Job, now: dt.datetime | None = None) -> Any:
     return job.run(now or timezone.now())
+
+
+def at_pace(pace: str) -> tuple[Job, ...]:
+    """The jobs that run at one pace, in the list's order (the sweep before the escalations it feeds)."""
+    return tuple(job for job in JOBS if job.pace == pace)
+
+
+def pace_task(pace: str) -> str:
+    """The Celery task beat starts for a pace: it runs that pace's jobs in order."""
+    return f"kesu.jobs.every_{pace}"
+
+
+def pace_seconds(pace: str) -> float:
+    return float(getattr(settings, PACE_SETTINGS[pace]))
 
 
 def check_deadlines(now: dt.datetime | None = None) -> dict[str, Any]:
