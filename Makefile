@@ -34,6 +34,7 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	KESU_HOME=$$(mktemp -d) $(BIN)/kesu manage makemigrations --check --dry-run
 	@echo "== test suite on SQLite =="
 	$(BIN)/pytest
@@ -49,6 +50,7 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -58,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/intake.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache

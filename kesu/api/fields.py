@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -57,7 +55,3 @@ class SlugOrNull(serializers.Field):
             if value is None:
                 return None
         return value
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    return serializers.DateTimeField().to_representation(value) if value else None

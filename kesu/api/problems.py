@@ -140,7 +140,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
 
 @csrf_exempt  # a 404 whatever the method: CSRF would otherwise answer a POST with an HTML 403
-def not_found_view(request, *args, **kwargs):
+def not_found_view(request):
     """Unknown paths under /api/ answer in problem+json too, not with the HTML 404 page."""
     from rest_framework.renderers import JSONRenderer
 

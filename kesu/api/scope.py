@@ -43,7 +43,3 @@ def offices_for_request(request) -> QuerySet[Office]:
     qs = offices_for(request.user)
     limit = key_office_ids(request)
     return qs if limit is None else qs.filter(pk__in=limit)
-
-
-def visible_office_ids(request) -> set[int]:
-    return set(offices_for_request(request).values_list("pk", flat=True))

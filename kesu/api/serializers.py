@@ -484,16 +484,3 @@ class WebhookPayloadSerializer(serializers.Serializer):
     office = serializers.CharField()
     complaint = ComplaintSerializer()
     timeline_event = EventSerializer()
-
-
-class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem details (application/problem+json)."""
-
-    type = serializers.CharField(help_text="urn:kesu:problem:<code>")
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="stable machine-readable code")
-    errors = serializers.DictField(
-        child=serializers.CharField(), required=False, help_text="field → message ('__all__': not one field)"
-    )

@@ -763,8 +763,6 @@ COMPLAINANT_NOTES: list[str] = [
     "已上门向业主致歉，并说明后续处理安排。",
 ]
 
-PROGRESS_NOTES: list[str] = INTERNAL_NOTES + COMPLAINANT_NOTES
-
 
 # ---------------------------------------------------------------------------
 # Helpers
