@@ -616,17 +616,20 @@ def test_no_page_without_a_complaint_key_shows_it_either(persona, y01):
     assert not problems, f"{persona.label}:\n" + "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LEAK (kesu/api/permissions.py, not this branch's to fix): ApiAccess lets any signed-in user "
-    "through SessionAuthentication, so the complainant, signed in on the portal, reads the staff API's "
-    "timeline of their own complaint: internal notes and staff usernames the portal never shows.",
-)
 def test_a_residents_portal_session_does_not_open_the_staff_api(org, y01, client):
     """The API is for staff and integration keys (ApiAccess's docstring); the complainant's own
     complaint is theirs to follow on the portal, which leaves out internal notes and staff names."""
     client.force_login(org.resident)  # the complainant, as the portal signs them in
-    for url in (f"/api/v1/complaints/{y01.c.number}/events/", f"/api/v1/complaints/{y01.c.number}/"):
+    for url in (
+        f"/api/v1/complaints/{y01.c.number}/events/",
+        f"/api/v1/complaints/{y01.c.number}/",
+        "/api/v1/complaints/",
+        "/api/v1/residents/",
+        f"/api/v1/residents/?q={org.a.resident.phone}",
+        "/api/v1/units/",
+        "/api/v1/departments/",
+    ):
         response = client.get(url)
-        assert response.status_code in (401, 403), (url, response.status_code)
+        assert response.status_code == 403, (url, response.status_code)
+        assert response["Content-Type"].startswith("application/problem+json"), url
         assert "维保合同" not in response.content.decode()  # the internal note

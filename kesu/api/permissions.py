@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from kesu.org.choices import Role
@@ -12,12 +13,18 @@ from .models import ApiKey
 
 
 class ApiAccess(BasePermission):
+    """Staff and their integration keys only. A resident follows their own complaints on the portal,
+    which shows what they were told; the staff API (residents, units, the internal timeline, staff
+    fields) is never theirs, however they signed in."""
+
     message = _("此接口密钥只有只读权限。")
 
     def has_permission(self, request, view) -> bool:
         user = request.user
         if not (user and user.is_authenticated and user.is_active):
             return False
+        if user.role == Role.RESIDENT and not user.is_superuser:
+            raise PermissionDenied(_("住户账号不能使用工作人员接口，请在住户服务页面查看您的投诉。"))
         key = key_of(request)
         return request.method in SAFE_METHODS or key is None or key.scope == ApiKey.Scope.WRITE
 

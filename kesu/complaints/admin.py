@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 
 from kesu.org.admin import ReadOnlyAdmin
 
@@ -32,10 +34,10 @@ class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -74,5 +76,5 @@ class ComplaintAdmin(ReadOnlyAdmin):
     inlines = [EventInline, CallbackInline, AttachmentInline]
     list_select_related = ["office", "category"]
 
-    def get_queryset(self, request):
-        return visible_complaints(super().get_queryset(request), request.user)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Complaint]:
+        return visible_complaints(super().get_queryset(request), request.user)  # type: ignore[arg-type]

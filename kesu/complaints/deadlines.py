@@ -56,7 +56,7 @@ _POLICIES_KEY = "kesu:sla-policies"
 def _policy_rows() -> dict[tuple[int | None, str], Policy]:
     # The policy table is tiny and read on every action; cached per process, dropped on change
     # (other processes pick a change up within the timeout).
-    rows = cache.get(_POLICIES_KEY)
+    rows: dict[tuple[int | None, str], Policy] | None = cache.get(_POLICIES_KEY)
     if rows is None:
         rows = {
             (row.office_id, row.severity): Policy(**{name: getattr(row, name) for name in _POLICY_FIELDS})
@@ -74,7 +74,7 @@ def policy_for(office: Office | int, severity: str) -> Policy:
 
 
 @receiver([post_save, post_delete], sender=SlaPolicy)
-def _forget_policies(**kwargs) -> None:
+def _forget_policies(**kwargs: object) -> None:
     cache.delete(_POLICIES_KEY)
     transaction.on_commit(lambda: cache.delete(_POLICIES_KEY))
 
@@ -87,7 +87,7 @@ _OVERRIDES_KEY = "kesu:calendar-overrides"
 
 
 def calendar_overrides() -> dict[dt.date, bool]:
-    overrides = cache.get(_OVERRIDES_KEY)
+    overrides: dict[dt.date, bool] | None = cache.get(_OVERRIDES_KEY)
     if overrides is None:
         overrides = dict(CalendarOverride.objects.values_list("date", "is_workday"))
         cache.set(_OVERRIDES_KEY, overrides, 300)
@@ -95,7 +95,7 @@ def calendar_overrides() -> dict[dt.date, bool]:
 
 
 @receiver([post_save, post_delete], sender=CalendarOverride)
-def _forget_overrides(**kwargs) -> None:
+def _forget_overrides(**kwargs: object) -> None:
     # Now (for this transaction's own reads) and again after commit (a concurrent read in between
     # would have put the old calendar back).
     cache.delete(_OVERRIDES_KEY)
@@ -229,7 +229,7 @@ def _holds(c: Complaint, lookup: str, expected: object) -> bool:
         return value in expected  # type: ignore[operator]
     if op == "isnull":
         return (value is None) is expected
-    return value == expected
+    return bool(value == expected)
 
 
 def is_pending(c: Complaint, kind: str) -> bool:

@@ -111,19 +111,25 @@ def assessed(
     )
 
 
-def dispatched(c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, note: str):
+def dispatched(
+    c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, note: str
+) -> ComplaintEvent:
     return _new(c, EventType.DISPATCHED, at, by, from_status=from_status, changes=changes, note=note)
 
 
-def accepted(c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, note: str):
+def accepted(
+    c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, note: str
+) -> ComplaintEvent:
     return _new(c, EventType.ACCEPTED, at, by, from_status=from_status, changes=changes, note=note)
 
 
-def noted(c: Complaint, by: User, at: dt.datetime, changes: dict, *, text: str, told: bool):
+def noted(c: Complaint, by: User, at: dt.datetime, changes: dict, *, text: str, told: bool) -> ComplaintEvent:
     return _new(c, EventType.NOTE, at, by, changes=changes, note=text, told=told)
 
 
-def escalated(c: Complaint, by: User, at: dt.datetime, changes: dict, *, reason: str, tier: int):
+def escalated(
+    c: Complaint, by: User, at: dt.datetime, changes: dict, *, reason: str, tier: int
+) -> ComplaintEvent:
     return _new(c, EventType.ESCALATED, at, by, changes=changes, note=reason, data={"tier": tier})
 
 
@@ -151,7 +157,9 @@ def called_back(
     return _new(c, EventType.CALLED_BACK, at, by, changes=changes, note=words, data=data)
 
 
-def reopened(c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, reason: str):
+def reopened(
+    c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, reason: str
+) -> ComplaintEvent:
     return _new(c, EventType.REOPENED, at, by, from_status=from_status, changes=changes, note=reason)
 
 
@@ -186,17 +194,21 @@ def declined(
     )
 
 
-def withdrawn(c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, reason: str):
+def withdrawn(
+    c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, reason: str
+) -> ComplaintEvent:
     return _new(c, EventType.WITHDRAWN, at, by, from_status=from_status, changes=changes, note=reason)
 
 
-def linked(c: Complaint, by: User, at: dt.datetime, changes: dict, *, target: str, reason: str):
+def linked(
+    c: Complaint, by: User, at: dt.datetime, changes: dict, *, target: str, reason: str
+) -> ComplaintEvent:
     return _new(c, EventType.LINKED, at, by, changes=changes, note=reason, data={"target": target})
 
 
 def merged(
     c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, target: str, reason: str
-):
+) -> ComplaintEvent:
     return _new(
         c,
         EventType.MERGED,

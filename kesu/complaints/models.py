@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -118,7 +119,7 @@ class ComplaintQuerySet(models.QuerySet["Complaint"]):
     def open(self) -> ComplaintQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
-    def overdue(self, kind: str | None = None, now=None) -> ComplaintQuerySet:
+    def overdue(self, kind: str | None = None, now: dt.datetime | None = None) -> ComplaintQuerySet:
         from .deadlines import overdue_q
 
         return self.filter(overdue_q(kind, now))
@@ -343,10 +344,10 @@ class ComplaintCounter(models.Model):
 class ComplaintEventQuerySet(models.QuerySet["ComplaintEvent"]):
     """The timeline is append-only, in bulk too."""
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> int:
         raise RuntimeError("ComplaintEvent is append-only")
 
-    def delete(self):
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise RuntimeError("ComplaintEvent is append-only")
 
 
@@ -384,12 +385,12 @@ class ComplaintEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.type} {self.at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:  # a row read from the database is never written again
             raise RuntimeError("ComplaintEvent is append-only")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RuntimeError("ComplaintEvent is append-only")
 
 

@@ -48,7 +48,9 @@ def get_complaint_for_user(user: User, key: str | int, *, related: Iterable[str]
 
     qs = Complaint.objects.visible_to(user).select_related("office", *related)
     key_str = str(key)
-    lookup = {"pk": int(key_str)} if key_str.isascii() and key_str.isdigit() else {"number": key_str}
+    lookup: dict[str, int | str] = (
+        {"pk": int(key_str)} if key_str.isascii() and key_str.isdigit() else {"number": key_str}
+    )
     try:
         return qs.get(**lookup)
     except Complaint.DoesNotExist:

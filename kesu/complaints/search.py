@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 from functools import lru_cache
+from types import ModuleType
 
 from django.db.models import Q
 
@@ -21,13 +22,13 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _jieba():
+def _jieba() -> ModuleType:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
     with _lock:  # the dictionary loads once per process (about a second)
         jieba.initialize()
-    return jieba
+    return jieba  # type: ignore[no-any-return]
 
 
 def words(text: str) -> list[str]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import QuerySet
 
 from .models import Outbox
 
+if TYPE_CHECKING:
+    from kesu.org.models import User
 
-def inbox(user) -> QuerySet[Outbox]:
+
+def inbox(user: User) -> QuerySet[Outbox]:
     """The user's own in-app rows: another person's row is never in it."""
     return Outbox.objects.filter(user=user, channel=Outbox.Channel.INAPP)
 
 
-def unread_count(user) -> int:
+def unread_count(user: User) -> int:
     return inbox(user).filter(read_at__isnull=True).count()

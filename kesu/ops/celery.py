@@ -9,6 +9,7 @@ timing, and beat's next run picks up whatever a Redis outage left waiting.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from celery import Celery
 from django.conf import settings
@@ -20,7 +21,7 @@ from . import jobs
 log = logging.getLogger("kesu.jobs")
 
 
-def _task(job: jobs.Job):
+def _task(job: jobs.Job) -> Callable[[], str]:
     def run_job() -> str:
         result = jobs.run(job)
         log.debug("%s: %s", job.name, result)
@@ -30,7 +31,7 @@ def _task(job: jobs.Job):
     return run_job
 
 
-def _pace(pace: str):
+def _pace(pace: str) -> Callable[[], list[str]]:
     def run_pace() -> list[str]:
         done = []
         for job in jobs.at_pace(pace):
@@ -48,7 +49,7 @@ def _pace(pace: str):
 
 # One callable per job and per pace, made once: an app built again (tests, a reloaded worker)
 # registers the same ones.
-_RUNNERS = {job.task: _task(job) for job in jobs.JOBS}
+_RUNNERS: dict[str, Callable[[], object]] = {job.task: _task(job) for job in jobs.JOBS}
 _RUNNERS |= {jobs.pace_task(pace): _pace(pace) for pace in jobs.PACE_SETTINGS}
 
 

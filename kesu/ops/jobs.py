@@ -44,25 +44,25 @@ class Job:
 # the CLI's --help) does not load every app.
 
 
-def record_breaches(now: dt.datetime):
+def record_breaches(now: dt.datetime) -> Any:
     from kesu.complaints.sweep import sweep
 
     return sweep(now)
 
 
-def warn_due_soon(now: dt.datetime):
+def warn_due_soon(now: dt.datetime) -> Any:
     from kesu.complaints.reminders import warn_due_soon
 
     return warn_due_soon(now)
 
 
-def escalate_overdue(now: dt.datetime):
+def escalate_overdue(now: dt.datetime) -> Any:
     from kesu.complaints.reminders import escalate_overdue
 
     return escalate_overdue(now)
 
 
-def send_digests(now: dt.datetime):
+def send_digests(now: dt.datetime) -> Any:
     from kesu.complaints.reminders import send_digests
 
     return send_digests(now)
@@ -73,7 +73,7 @@ def send_digests(now: dt.datetime):
 DELIVERY_BUDGET_SECONDS = 20.0
 
 
-def deliver_outbox(now: dt.datetime):
+def deliver_outbox(now: dt.datetime) -> Any:
     from kesu.notify.delivery import deliver_due, kick_now, more_due
 
     result = deliver_due(time_budget=DELIVERY_BUDGET_SECONDS, on_backlog=kick_now)
@@ -82,13 +82,13 @@ def deliver_outbox(now: dt.datetime):
     return result
 
 
-def deliver_webhooks(now: dt.datetime):
+def deliver_webhooks(now: dt.datetime) -> Any:
     from kesu.api.webhooks import deliver_webhooks
 
     return deliver_webhooks()
 
 
-def deliver_monthly_report(now: dt.datetime):
+def deliver_monthly_report(now: dt.datetime) -> Any:
     from kesu.reports.delivery import deliver_monthly
 
     return deliver_monthly(now)
