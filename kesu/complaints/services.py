@@ -50,9 +50,9 @@ from .deadlines import (
     default_rectify_due,
     policy_for,
 )
-from .errors import RoleNotAllowed, StaleVersion, TransitionNotAllowed
+from .errors import ComplaintError, RoleNotAllowed, StaleVersion, TransitionNotAllowed
 from .models import Attachment, Callback, Category, Complaint, ComplaintCounter, ComplaintEvent, SlaPolicy
-from .scope import offices_for, units_for_resident
+from .scope import complainant_view, offices_for, units_for_resident
 from .search import index_text
 from .validation import MAX_CONTENT_CHARS, clean_text, normalize_phone
 
@@ -121,18 +121,46 @@ def role_of(user: User) -> str:
 
 
 def allowed_actions(c: Complaint, user: User) -> list[str]:
-    """Actions this user may take on this complaint now (for showing only the possible buttons)."""
+    """Actions this user may take on this complaint now (for showing only the possible buttons):
+    role and status as TRANSITIONS and ACTION_ROLES say, and no refusal from `_refusal`, which the
+    actions themselves raise, so a button shown is one the action accepts."""
     role = role_of(user)
-    result = []
-    for action, states in TRANSITIONS.items():
-        if c.status not in states or role not in ACTION_ROLES[action]:
-            continue
-        if action == "call_back" and (role not in _callback_roles(c) or not _resident_may_rate(c, role)):
-            continue
-        if action == "accept" and role in _DEPT and c.department_id != user.department_id:
-            continue
-        result.append(action)
-    return result
+    return [
+        action
+        for action, states in TRANSITIONS.items()
+        if c.status in states and role in ACTION_ROLES[action] and _refusal(c, user, action) is None
+    ]
+
+
+def _refusal(c: Complaint, user: User, action: str) -> ComplaintError | None:
+    """Why this user may not take this action on this complaint, beyond role and status (None: they
+    may, whatever they send). Asked by `allowed_actions` and raised by each action after `_begin`."""
+    role = role_of(user)
+    if action == "accept" and role in DEPARTMENT_ROLES and user.department_id != c.department_id:
+        return RoleNotAllowed(_("只有被派单的部门可以接单。"))
+    if action == "resolve" and role in DEPARTMENT_ROLES and user.department_id != c.department_id:
+        return RoleNotAllowed(_("只有责任部门可以填写处理结果。"))
+    if action == "call_back":
+        if role == R.RESIDENT:
+            # The complainant confirms and rates on line once, never where staff must call on site.
+            if c.onsite_callback_required:
+                return RoleNotAllowed(_("重大投诉须由工作人员上门回访，请等候我们联系您。"))
+            if not _resident_may_rate(c, R.RESIDENT):
+                return TransitionNotAllowed(_("您已评价过本次处理结果，谢谢。"))
+        elif role not in _callback_roles(c):
+            return RoleNotAllowed(_("重大投诉须由客服中心经理或管理处主任回访。"))
+    if action == "reveal_contact" and not complainant_view(user, c).visible:
+        return RoleNotAllowed(_("您无权查看投诉人信息。"))
+    if action == "assess" and c.complained_staff_id is not None and c.complained_staff_id == user.pk:
+        # Nobody judges the validity of a complaint about themselves (their manager or the desk does).
+        return RoleNotAllowed(_("被投诉的工作人员不能判定针对本人的投诉。"))
+    return None
+
+
+def _check_refusal(c: Complaint, user: User, action: str) -> None:
+    refusal = _refusal(c, user, action)
+    if refusal is not None:
+        raise refusal
 
 
 def _resident_may_rate(c: Complaint, role: str) -> bool:
@@ -666,6 +694,7 @@ def assess(
     Changing a value already set is a revision and needs a reason."""
     now = _now(at)
     c = _begin(complaint, by, "assess", version)
+    _check_refusal(c, by, "assess")
     role = role_of(by)
     errors: dict[str, str] = {}
     new: dict[str, Any] = {}
@@ -766,8 +795,7 @@ def accept(
     """The responsible department takes the job (接单); the handler becomes the taker if none was named."""
     now = _now(at)
     c = _begin(complaint, by, "accept", version)
-    if role_of(by) in DEPARTMENT_ROLES and by.department_id != c.department_id:
-        raise RoleNotAllowed(_("只有被派单的部门可以接单。"))
+    _check_refusal(c, by, "accept")
     changes: dict[str, list[Any]] = {}
     values: dict[str, Any] = {"status": S.IN_PROGRESS, "accepted_at": now}
     if c.handler_id is None and role_of(by) in DEPARTMENT_ROLES:
@@ -842,8 +870,7 @@ def resolve(
     """Record what was done (处理完毕). The callback clock starts now."""
     now = _now(at)
     c = _begin(complaint, by, "resolve", version)
-    if role_of(by) in DEPARTMENT_ROLES and by.department_id != c.department_id:
-        raise RoleNotAllowed(_("只有责任部门可以填写处理结果。"))
+    _check_refusal(c, by, "resolve")
     errors: dict[str, str] = {}
     resolution = _text(errors, "resolution", resolution, required=True)
     _raise(errors)
@@ -889,17 +916,12 @@ def call_back(
     (整改); given `rectify_due_at`, it is reopened in the same transaction."""
     now = _now(at)
     c = _begin(complaint, by, "call_back", version)
+    _check_refusal(c, by, "call_back")
     if role_of(by) == R.RESIDENT:
         # The complainant confirms and rates on line (recorded as method 其他); 不满意 reopens it.
-        if c.onsite_callback_required:
-            raise RoleNotAllowed(_("重大投诉须由工作人员上门回访，请等候我们联系您。"))
-        if not _resident_may_rate(c, R.RESIDENT):
-            raise TransitionNotAllowed(_("您已评价过本次处理结果，谢谢。"))
         method, confirmed = CallbackMethod.OTHER, True
         if satisfaction == Satisfaction.DISSATISFIED and rectify_due_at is None:
             rectify_due_at = default_rectify_due(c, now)
-    elif role_of(by) not in _callback_roles(c):
-        raise RoleNotAllowed(_("重大投诉须由客服中心经理或管理处主任回访。"))
     errors: dict[str, str] = {}
     if method not in CallbackMethod.values:
         errors["method"] = _("请选择回访方式。")
@@ -1174,14 +1196,12 @@ def merge(
 
 @transaction.atomic
 def reveal_contact(complaint: Complaint, by: User, *, at: dt.datetime | None = None) -> str:
-    """Show the full phone number to a role that needs it; every reveal is in the timeline."""
-    from .scope import can_see_complainant
-
+    """Show the full phone number to a role that needs it, and only to a viewer who may know who
+    complained (scope.complainant_view); every reveal is in the timeline."""
     now = _now(at)
     # Not a change to the complaint, so no version bump: nobody editing it is disturbed.
     c = _begin(complaint, by, "reveal_contact", None, check_version=False)
-    if not can_see_complainant(by, c):
-        raise RoleNotAllowed(_("您无权查看投诉人信息。"))
+    _check_refusal(c, by, "reveal_contact")
     events.contact_revealed(c, by, now)
     return c.complainant_phone
 
