@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.throttling import BaseThrottle
 
+from kesu.complaints.scope import count_lookup, may_look_up
 from kesu.org.choices import Role
 
 from .auth import key_of
@@ -41,3 +43,24 @@ class ManagesWebhooks(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and (user.is_superuser or user.role in WEBHOOK_ROLES))
+
+
+class LooksUp(BasePermission):
+    """The residents look-up names who lives where: the customer-service desk's (scope.may_look_up),
+    as on the intake page; department staff may be the ones a resident complained about."""
+
+    message = _("查找住户仅供客服人员使用。")
+
+    def has_permission(self, request, view) -> bool:
+        return may_look_up(request.user)
+
+
+class LookupThrottle(BaseThrottle):
+    """Look-ups per user and minute, counted with the intake page's (scope.count_lookup)."""
+
+    def allow_request(self, request, view) -> bool:
+        self._wait = count_lookup(request.user) if request.user.is_authenticated else 0
+        return not self._wait
+
+    def wait(self) -> float | None:
+        return float(self._wait) or None

@@ -42,7 +42,7 @@ from .auth import key_of
 from .filters import ApiComplaintFilter, DepartmentFilter, ResidentFilter, UnitFilter
 from .models import WebhookSubscription
 from .pagination import CodeCursor, ComplaintCursor, IdCursor
-from .permissions import ApiAccess, ManagesWebhooks
+from .permissions import ApiAccess, LooksUp, LookupThrottle, ManagesWebhooks
 from .scope import complaint_for, complaints_for, key_office_ids, offices_for_request
 from .throttles import IpRateThrottle
 
@@ -344,10 +344,14 @@ class UnitViewSet(_Lookup):
 
 @extend_schema_view(list=extend_schema(summary="Residents (业主/住户) by name, phone or unit; phones masked"))
 class ResidentViewSet(_Lookup):
+    permission_classes = [ApiAccess, LooksUp]
     serializer_class = s.ResidentSerializer
     filterset_class = ResidentFilter
     pagination_class = IdCursor
     queryset = Resident.objects.none()
+
+    def get_throttles(self):
+        return [*super().get_throttles(), LookupThrottle()]
 
     def get_queryset(self):
         return Resident.objects.filter(

@@ -10,6 +10,7 @@ traces (pages, partials, prints, exports, serializers, webhook bodies, search, l
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -108,11 +109,40 @@ LOOKUP_ROLES = frozenset(
 )
 
 
+# Look-ups per user and minute (web and API together): a clerk with a caller on the line makes a
+# few; someone probing home after home makes hundreds. KESU_LOOKUPS_PER_MINUTE changes it.
+LOOKUPS_PER_MINUTE = 120
+_LOOKUP_WINDOW = 60
+
+
 def may_look_up(user: User) -> bool:
     """Whether the user may look up homes, residents and callers' complaints (intake, API)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or user.role in LOOKUP_ROLES
+
+
+def count_lookup(user: User) -> int:
+    """Count one look-up by `user`: 0 when allowed, else the seconds until they may look up again.
+
+    Counted in the Django cache (a fixed window per user), so the limit is as shared as the cache
+    is: across every process with a shared cache (Redis), per process with the local one."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    limit = int(getattr(settings, "KESU_LOOKUPS_PER_MINUTE", LOOKUPS_PER_MINUTE))
+    if limit <= 0:
+        return 0
+    now = time.time()
+    key = f"kesu:lookups:{user.pk}:{int(now // _LOOKUP_WINDOW)}"
+    if cache.add(key, 1, timeout=_LOOKUP_WINDOW + 5):
+        return 0
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=_LOOKUP_WINDOW + 5)
+        count = 1
+    return 0 if count <= limit else int(_LOOKUP_WINDOW - now % _LOOKUP_WINDOW) + 1
 
 
 def _may_identify(user: User | None, complaint: Complaint) -> bool:

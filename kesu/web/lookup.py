@@ -1,5 +1,10 @@
 """Intake helpers: find the caller's home as the clerk types (栋-房号, phone or name), and the unit's
-and caller's recent complaints with the likely repeat complaints (重复投诉) among them."""
+and caller's recent complaints with the likely repeat complaints (重复投诉) among them.
+
+Both say who lives where and who complained: they are the customer-service desk's
+(kesu.complaints.scope.may_look_up; the views also count each use), and a complaint whose
+complainant the clerk may not identify (scope.complainant_visible_q) is never found by its home or
+its caller."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from django.utils import timezone
 
 from kesu.complaints.choices import OPEN_STATUSES
 from kesu.complaints.models import Category, Complaint
+from kesu.complaints.scope import complainant_visible_q, may_look_up
 from kesu.complaints.validation import normalize_phone
 from kesu.org.models import Office, Resident, Unit
 
@@ -128,10 +134,14 @@ def history(
     category: Category | None,
     now: dt.datetime | None = None,
 ) -> History:
-    """The unit's and the caller's recent complaints (those the user may see) and, among them, the
-    likely repeat complaints: same unit or caller, same category, still open or closed within 30 days.
-    Before a category is chosen, every open one counts as a likely repeat."""
+    """The unit's and the caller's recent complaints (those the user may see, and whose complainant
+    they may identify: finding a complaint by its home or caller says who made it) and, among them,
+    the likely repeat complaints: same unit or caller, same category, still open or closed within
+    30 days. Before a category is chosen, every open one counts as a likely repeat. Nothing for a
+    user who may not use the look-ups."""
     now = now or timezone.now()
+    if not may_look_up(user):
+        return History([], [], category, searched=False)
     who = Q()
     if unit is not None:
         who |= Q(unit=unit)
@@ -141,6 +151,7 @@ def history(
         return History([], [], category, searched=False)
     recent = list(
         Complaint.objects.visible_to(user)
+        .filter(complainant_visible_q(user))
         .filter(who)
         .filter(Q(status__in=OPEN_STATUSES) | Q(received_at__gte=now - HISTORY_WINDOW))
         .select_related("category", "unit__building", "office")

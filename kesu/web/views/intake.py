@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import wraps
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -16,7 +17,7 @@ from kesu.complaints import services
 from kesu.complaints.choices import Severity
 from kesu.complaints.deadlines import committed_answer_due
 from kesu.complaints.models import Category
-from kesu.complaints.scope import offices_for
+from kesu.complaints.scope import count_lookup, may_look_up, offices_for
 from kesu.org.models import Resident
 
 from .. import lookup
@@ -89,6 +90,7 @@ def _page(request, form, offices, hist, *, resident=None, repeat_error="", attac
         "hist": hist,
         "repeat_error": repeat_error,
         "attachment_error": attachment_error,
+        "may_look_up": may_look_up(request.user),
     }
     template = "web/intake/_form.html" if request.htmx else "web/intake/intake.html"
     return render(request, template, context, status=status)
@@ -203,8 +205,29 @@ def promise(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"committed_answer_at": due.strftime("%Y-%m-%dT%H:%M")})
 
 
+def _lookup(view):
+    """The desk's look-ups: for the customer-service roles (scope.may_look_up), counted per user
+    (scope.count_lookup); a refusal is a small fragment the intake page shows in place."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if not may_look_up(request.user):
+            message = _("查找住户和近期投诉仅供客服人员使用。")
+            return render(request, "web/intake/_refused.html", {"message": message}, status=403)
+        wait = count_lookup(request.user)
+        if wait:
+            message = _("查询过于频繁，请 %(n)s 秒后再试。") % {"n": wait}
+            response = render(request, "web/intake/_refused.html", {"message": message}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return view(request)
+
+    return wrapper
+
+
 @require_GET
 @staff_view
+@_lookup
 def find(request: HttpRequest) -> HttpResponse:
     """As-you-type look-up of homes and residents in the user's offices."""
     offices = _offices(request.user)
@@ -217,6 +240,7 @@ def find(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_view
+@_lookup
 def history(request: HttpRequest) -> HttpResponse:
     """The unit's and caller's recent complaints, and the likely repeat complaints among them."""
     offices = _offices(request.user)
