@@ -52,9 +52,10 @@ def test_a_first_sign_in_creates_a_passwordless_resident_account(
     phone = "13700137000"
     Resident.objects.create(unit=org.b.unit, name="李梅", phone=phone)
     sign_in(client, django_capture_on_commit_callbacks, portal_home, phone)
-    user = User.objects.get(username=f"r-{phone}")
+    user = User.objects.get(role="resident", phone=phone)
     assert (user.role, user.phone, user.has_usable_password()) == ("resident", phone, False)
     assert "李梅" not in str(user)  # staff see "住户（网上自助）" as the receiver, not the person
+    assert phone[-4:] not in user.username  # and its name says nothing about the person
     assert client.session[SESSION_KEY] == str(user.pk)
 
 

@@ -24,9 +24,9 @@ from kesu.complaints.choices import (
     Tier,
 )
 from kesu.complaints.models import Category, Complaint, ComplaintEvent
-from kesu.complaints.scope import can_see_complainant
+from kesu.complaints.scope import ComplainantView, complainant_view
 from kesu.complaints.validation import mask_phone
-from kesu.org.choices import DepartmentType, ResidentKind
+from kesu.org.choices import DepartmentType, ResidentKind, Role
 from kesu.org.models import Department, Office, Resident, Unit
 
 from .fields import CodeField, SlugOrNull, TimestampField
@@ -112,34 +112,32 @@ class ComplaintSerializer(serializers.Serializer):
     )
     updated_at = serializers.DateTimeField(read_only=True)
 
-    def _visible(self, c: Complaint) -> bool:
-        cache = self.context.setdefault("_complainant_visible", {})
+    def _view(self, c: Complaint) -> ComplainantView:
+        """What of the complainant the caller may see (kesu.complaints.scope.complainant_view)."""
+        cache = self.context.setdefault("_complainant_views", {})
         if c.pk not in cache:
-            cache[c.pk] = can_see_complainant(self.context["user"], c)
+            cache[c.pk] = complainant_view(self.context.get("user"), c)
         return cache[c.pk]
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_complainant_name(self, c: Complaint) -> str:
-        return c.complainant_name if self._visible(c) else ""
+        return self._view(c).name
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_complainant_phone(self, c: Complaint) -> str:
-        return mask_phone(c.complainant_phone) if self._visible(c) else ""
+        return self._view(c).phone
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_complainant_hidden(self, c: Complaint) -> bool:
-        return not self._visible(c)
+        return self._view(c).hidden
 
     @extend_schema_field({"type": "string", "nullable": True, "description": "unit code, e.g. Y01-3栋-1201"})
     def get_unit(self, c: Complaint) -> str | None:
-        if not c.unit_id or not self._visible(c):
-            return None
-        code = c.__dict__.get("unit_code")  # annotated by for_listing(); else load the unit
-        return code if code is not None else c.unit.code
+        return self._view(c).unit_code or None
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_address(self, c: Complaint) -> str:
-        return c.address if self._visible(c) else ""
+        return self._view(c).address
 
 
 class ComplaintDetailSerializer(ComplaintSerializer):
@@ -171,16 +169,22 @@ def for_listing(qs: QuerySet[Complaint]) -> QuerySet[Complaint]:
 
 
 class EventSerializer(serializers.ModelSerializer):
-    """One timeline entry (处理记录): codes and raw old → new values, never labels."""
+    """One timeline entry (处理记录): codes and raw old → new values, never labels. Who acted is given
+    as the caller may know it (kesu.complaints.scope.complainant_view): a resident — the
+    complainant's portal account — is only `actor_role` "resident" to a caller who may not know who
+    complained, and an attachment's name is a neutral one."""
 
     type = CodeField(EventType.choices, read_only=True)
-    actor = SlugOrNull("actor.username")
+    actor = serializers.SerializerMethodField(
+        help_text="username of who acted; null for the system, or for a resident the caller may not identify"
+    )
+    actor_role = serializers.SerializerMethodField(help_text="role code of who acted; null for the system")
     from_status = CodeField(Status.choices, read_only=True)
     to_status = CodeField(Status.choices, read_only=True)
     changes = serializers.JSONField(
         read_only=True, help_text="field → [old, new] (raw values, ids and codes)"
     )
-    data = serializers.JSONField(read_only=True)
+    data = serializers.SerializerMethodField()
 
     class Meta:
         model = ComplaintEvent
@@ -189,6 +193,7 @@ class EventSerializer(serializers.ModelSerializer):
             "type",
             "at",
             "actor",
+            "actor_role",
             "from_status",
             "to_status",
             "changes",
@@ -196,6 +201,32 @@ class EventSerializer(serializers.ModelSerializer):
             "note",
             "visibility",
         ]
+
+    def _view(self, e: ComplaintEvent) -> ComplainantView:
+        # The caller's complaint (the events endpoint passes it) or the event's own.
+        cache = self.context.setdefault("_complainant_views", {})
+        if e.complaint_id not in cache:
+            c = self.context.get("complaint")
+            c = c if c is not None and c.pk == e.complaint_id else e.complaint
+            cache[e.complaint_id] = complainant_view(self.context.get("user"), c)
+        return cache[e.complaint_id]
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_actor(self, e: ComplaintEvent) -> str | None:
+        return self._view(e).username(e.actor) if e.actor_id else None
+
+    @extend_schema_field({"type": "string", "nullable": True, "enum": [*Role.values, None]})
+    def get_actor_role(self, e: ComplaintEvent) -> str | None:
+        if not e.actor_id:
+            return None
+        return Role.ADMIN if e.actor.is_superuser else e.actor.role
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_data(self, e: ComplaintEvent) -> dict:
+        data = dict(e.data or {})
+        if "name" in data and e.type == EventType.ATTACHMENT_ADDED:
+            data["name"] = self._view(e).file_name(str(data["name"]), data.get("attachment", ""))
+        return data
 
 
 # ------------------------------------------------------------------------------------------------

@@ -172,7 +172,7 @@ class ComplaintViewSet(ApiMixin, viewsets.GenericViewSet):
     def events(self, request, number: str):
         c = self._complaint(number)
         events = c.events.select_related("actor").order_by("at", "id")
-        return Response(s.EventSerializer(events, many=True).data)
+        return Response(s.EventSerializer(events, many=True, context={**self.context(), "complaint": c}).data)
 
     # --- actions: each fetches through the scope, checks the body's shape, calls the lifecycle ---
 

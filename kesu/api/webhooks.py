@@ -87,18 +87,21 @@ def queue_webhooks(event: ComplaintEvent) -> int:
 
     from .serializers import ComplaintSerializer, EventSerializer
 
-    timeline_event = EventSerializer(event).data
     rows = []
     for sub in subs:
         if not Complaint.objects.visible_to(sub.owner).filter(pk=c.pk).exists():
             continue
         delivery = str(uuid.uuid4())
+        # The subscription's owner is the reader: the complaint and its event as they may see them
+        # (kesu.complaints.scope.complainant_view), as the API would show them to that owner.
+        context = {"user": sub.owner, "complaint": c}
+        timeline_event = EventSerializer(event, context=context).data
         body = {
             "id": delivery,
             "event": event.type,
             "occurred_at": timeline_event["at"],
             "office": c.office.code,
-            "complaint": ComplaintSerializer(c, context={"user": sub.owner}).data,
+            "complaint": ComplaintSerializer(c, context=context).data,
             "timeline_event": timeline_event,
         }
         rows.append(

@@ -26,6 +26,10 @@ from . import sms
 from .models import LoginCode
 
 RESIDENT_DISPLAY_NAME = "住户（网上自助）"  # staff see this as the receiver, never the person's name
+# Portal account names are random: a name is shown wherever the account acted (timelines, webhook
+# bodies, the admin), so it must say nothing about the person (it used to be "r-<phone>").
+_NAME_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_NAME_LENGTH = 12
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,11 @@ def verify(phone: str, code: str, *, now: dt.datetime | None = None) -> User | N
         return resident_user(phone)
 
 
+def new_username() -> str:
+    """An opaque portal account name: "r-" and 12 random letters and digits."""
+    return "r-" + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(_NAME_LENGTH))
+
+
 def resident_user(phone: str) -> User | None:
     """Find or create the portal account of the person with this phone (role resident, no password)."""
     existing = User.objects.filter(role=Role.RESIDENT, phone=phone).order_by("pk")
@@ -132,16 +141,24 @@ def resident_user(phone: str) -> User | None:
         return user
     if existing.exists():  # an account the company switched off stays off
         return None
-    username = f"r-{phone}"
-    try:
-        with transaction.atomic():
-            user = User.objects.create(
-                username=username,
-                role=Role.RESIDENT,
-                phone=phone,
-                display_name=RESIDENT_DISPLAY_NAME,
-                password=make_password(None),
-            )
-    except IntegrityError:  # created by a parallel sign-in a moment ago, or a clashing staff login
-        user = User.objects.filter(username=username, role=Role.RESIDENT, phone=phone, is_active=True).first()
-    return user
+    with transaction.atomic():
+        # Two first sign-ins at once: the names are random, so the unique username no longer tells
+        # the second one an account exists. It waits here on the phone's resident rows (SQLite's
+        # IMMEDIATE transactions already queue) and then finds the first one's account.
+        list(Resident.objects.select_for_update().filter(phone=phone).values_list("pk", flat=True))
+        user = User.objects.filter(role=Role.RESIDENT, phone=phone).order_by("pk").first()
+        if user is not None:
+            return user if user.is_active else None
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    return User.objects.create(
+                        username=new_username(),
+                        role=Role.RESIDENT,
+                        phone=phone,
+                        display_name=RESIDENT_DISPLAY_NAME,
+                        password=make_password(None),
+                    )
+            except IntegrityError:  # the random name is taken (about never): draw another
+                continue
+    return None

@@ -1,5 +1,7 @@
 """The handling record (投诉处理记录表) as people read it: timeline events rendered from their stored
-codes and raw values (never stored labels), so history shows in the reader's language."""
+codes and raw values (never stored labels), so history shows in the reader's language, and the
+people in it as the reader may know them (kesu.complaints.scope.complainant_view: the complainant's
+portal account is "业主/住户" to those who may not know who complained)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from kesu.complaints.choices import (
     Tier,
 )
 from kesu.complaints.models import Category, Complaint, ComplaintEvent
+from kesu.complaints.scope import ComplainantView, complainant_view
 from kesu.org.models import Department, User
 
 # Bookkeeping columns that every change touches; they add nothing to the record.
@@ -162,7 +165,7 @@ def _title(e: ComplaintEvent) -> str:
     return _label(EventType, e.type)
 
 
-def _details(e: ComplaintEvent) -> list[tuple[str, str]]:
+def _details(e: ComplaintEvent, view: ComplainantView) -> list[tuple[str, str]]:
     d = e.data or {}
     t = e.type
     out: list[tuple[str, str]] = []
@@ -193,7 +196,7 @@ def _details(e: ComplaintEvent) -> list[tuple[str, str]]:
     elif t == EventType.MERGED_IN:
         out.append((_("并入的投诉"), str(d.get("source", ""))))
     elif t == EventType.ATTACHMENT_ADDED:
-        out.append((_("附件"), str(d.get("name", ""))))
+        out.append((_("附件"), view.file_name(str(d.get("name", "")), d.get("attachment", ""))))
     elif t == EventType.OVERDUE:
         kind = d.get("kind")
         if kind:
@@ -218,13 +221,14 @@ def _tone(e: ComplaintEvent) -> str:
     return "internal"
 
 
-def entries(events: list[ComplaintEvent]) -> list[Entry]:
-    """Events (with actor loaded) → entries for templates, in time order."""
+def entries(events: list[ComplaintEvent], view: ComplainantView) -> list[Entry]:
+    """One complaint's events (with actor loaded) → entries for templates, in time order, for the
+    reader `view` is of."""
     names = _lookups(events)
     result = []
     for e in events:
         changes = []
-        details = _details(e)
+        details = _details(e, view)
         said = {label for label, _v in details}
         for attname, pair in (e.changes or {}).items():
             if attname in _SKIP or attname == "status":
@@ -250,7 +254,7 @@ def entries(events: list[ComplaintEvent]) -> list[Entry]:
             Entry(
                 event=e,
                 title=_title(e),
-                actor=str(e.actor) if e.actor_id else _("系统"),
+                actor=view.person(e.actor) if e.actor_id else _("系统"),
                 from_status=_label(Status, e.from_status) if e.from_status else "",
                 to_status=_label(Status, e.to_status) if e.to_status else "",
                 changes=changes,
@@ -263,5 +267,6 @@ def entries(events: list[ComplaintEvent]) -> list[Entry]:
     return result
 
 
-def for_complaint(c: Complaint) -> list[Entry]:
-    return entries(list(c.events.select_related("actor").order_by("at", "id")))
+def for_complaint(c: Complaint, viewer) -> list[Entry]:
+    """The complaint's handling record as `viewer` may read it."""
+    return entries(list(c.events.select_related("actor").order_by("at", "id")), complainant_view(viewer, c))

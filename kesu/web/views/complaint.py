@@ -23,8 +23,7 @@ from kesu.complaints.choices import OPEN_STATUSES, Severity
 from kesu.complaints.deadlines import calendar_for
 from kesu.complaints.errors import ComplaintError, RoleNotAllowed, StaleVersion
 from kesu.complaints.models import Complaint
-from kesu.complaints.scope import can_see_complainant, get_complaint_for_user
-from kesu.complaints.validation import mask_phone
+from kesu.complaints.scope import complainant_view, get_complaint_for_user
 
 from .. import clock, timeline
 from ..access import staff_view
@@ -76,18 +75,15 @@ def context(request: HttpRequest, c: Complaint, *, forms=None, open_action=None,
         form = forms.get(code) or spec.form(complaint=c, user=user)
         form.describe_errors()
         panel.append({"spec": spec, "form": form, "open": code == first, "url": action_url(c, code)})
-    see = can_see_complainant(user, c)
+    who = complainant_view(user, c)
     return {
         "candidates": candidates(c, user) if {"link", "merge"} & set(allowed) else [],
         "c": c,
         "dues": clock.pending(c, now),
-        "entries": timeline.for_complaint(c),
+        "entries": timeline.for_complaint(c, user),
         "panel": panel,
-        "see_complainant": see,
-        "masked_phone": mask_phone(c.complainant_phone),
-        "can_reveal": see and "reveal_contact" in allowed and bool(c.complainant_phone),
-        "attachments": list(c.attachments.order_by("uploaded_at", "id")),
-        "callbacks": list(c.callbacks.select_related("by").order_by("at", "id")),
+        **record_people(c, who),
+        "can_reveal": who.has_phone and "reveal_contact" in allowed,
         "repeats": list(c.repeats.only("number", "status").order_by("received_at")),
         "merged": list(c.merged.only("number", "status").order_by("received_at")),
         "flash": flash,
@@ -95,6 +91,27 @@ def context(request: HttpRequest, c: Complaint, *, forms=None, open_action=None,
         "night_note": night_note(c) if registered else "",
         "is_open": c.status in OPEN_STATUSES,
         "now": now,
+    }
+
+
+def record_people(c: Complaint, who) -> dict:
+    """The complainant and the people and files of the record as this reader may see them
+    (kesu.complaints.scope.complainant_view): the page and the print forms show only these."""
+    return {
+        "complainant": who,
+        "see_complainant": who.visible,
+        "people": {
+            "received_by": who.person(c.received_by),
+            "owner": who.person(c.owner),
+            "assessed_by": who.person(c.assessed_by),
+        },
+        "attachments": [
+            {"a": a, "name": who.attachment_name(a)} for a in c.attachments.order_by("uploaded_at", "id")
+        ],
+        "callbacks": [
+            {"cb": cb, "by": who.person(cb.by)}
+            for cb in c.callbacks.select_related("by").order_by("at", "id")
+        ],
     }
 
 
@@ -232,7 +249,7 @@ def reveal(request: HttpRequest, key: str) -> HttpResponse:
     html = render_to_string("web/complaint/_phone.html", {"c": c, "phone": phone}, request=request)
     html += render_to_string(
         "web/complaint/_timeline.html",
-        {"c": c, "entries": timeline.for_complaint(c), "oob": True},
+        {"c": c, "entries": timeline.for_complaint(c, request.user), "oob": True},
         request=request,
     )
     return HttpResponse(html)
@@ -248,7 +265,7 @@ def attachment(request: HttpRequest, key: str, pk: int) -> FileResponse:
     response = FileResponse(
         att.file.open("rb"),
         as_attachment=not inline,
-        filename=att.original_name,
+        filename=complainant_view(request.user, c).attachment_name(att),
         content_type=att.content_type,
     )
     response["Cache-Control"] = "private, max-age=3600"

@@ -10,12 +10,11 @@ from django.views.decorators.http import require_GET
 
 from kesu.complaints.choices import CallbackMethod, Channel, Nature, Satisfaction, Severity
 from kesu.complaints.models import Category
-from kesu.complaints.scope import can_see_complainant
-from kesu.complaints.validation import mask_phone
+from kesu.complaints.scope import complainant_view
 
 from .. import timeline
 from ..access import staff_view
-from .complaint import load
+from .complaint import load, record_people
 
 FORMS = {
     "record": "web/print/record.html",
@@ -36,22 +35,20 @@ def print_form(request: HttpRequest, key: str, form: str) -> HttpResponse:
     if template is None:
         raise Http404
     c = load(request.user, key)
-    see = can_see_complainant(request.user, c)
+    who = complainant_view(request.user, c)
     context = {
         "c": c,
-        "see": see,
-        "phone": mask_phone(c.complainant_phone) if see else "",
+        **record_people(c, who),
+        "see": who.visible,
         "channels": boxes(Channel.choices, c.channel),
         "natures": boxes(Nature.choices, c.nature),
         "severities": boxes(Severity.choices, c.severity),
         "categories": boxes(
             [(cat.pk, cat.name) for cat in Category.objects.filter(is_active=True)], c.category_id
         ),
-        "entries": timeline.for_complaint(c) if form == "handling" else [],
-        "callbacks": list(c.callbacks.select_related("by").order_by("at", "id")),
+        "entries": timeline.for_complaint(c, request.user) if form == "handling" else [],
         "methods": CallbackMethod.choices,
         "satisfactions": Satisfaction.choices,
-        "attachments": list(c.attachments.order_by("uploaded_at")),
         "printed_at": timezone.localtime(),
         "printed_by": request.user,
     }
