@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from kesu.complaints.choices import OPEN_STATUSES
 from kesu.complaints.models import Category, Complaint
-from kesu.complaints.scope import complainant_visible_q, may_look_up
+from kesu.complaints.scope import complainant_view, complainant_visible_q, may_look_up
 from kesu.complaints.validation import normalize_phone
 from kesu.org.models import Office, Resident, Unit
 
@@ -124,6 +124,13 @@ class History:
     repeats: list[Complaint]
     category: Category | None
     searched: bool
+    homes: dict[int, str] | None = None  # complaint id → its home as the user may see it
+
+    @property
+    def rows(self) -> list[tuple[Complaint, str, bool]]:
+        """(complaint, home, is a likely repeat) for the partial."""
+        homes = self.homes or {}
+        return [(c, homes.get(c.pk, ""), c in self.repeats) for c in self.recent]
 
 
 def history(
@@ -163,4 +170,5 @@ def history(
         same = category is None or c.category_id == category.pk
         if live and same and (category is not None or c.status in OPEN_STATUSES):
             repeats.append(c)
-    return History(recent, repeats, category, searched=True)
+    homes = {c.pk: complainant_view(user, c).unit_label for c in recent}
+    return History(recent, repeats, category, searched=True, homes=homes)

@@ -14,6 +14,7 @@ from kesu.complaints import policy, services
 from kesu.complaints.choices import OPEN_STATUSES, Deadline, Satisfaction, Severity, Status, Tier
 from kesu.complaints.deadlines import due_soon_q, overdue_q, pending_q
 from kesu.complaints.models import Callback, Complaint
+from kesu.complaints.scope import ComplainantView, complainant_view
 from kesu.org.choices import Role
 
 from . import clock
@@ -39,6 +40,7 @@ MAJOR = (
 @dataclass
 class Item:
     complaint: Complaint
+    who: ComplainantView  # the complainant as this user may see them (the home, or nothing)
     reasons: list[str] = field(default_factory=list)
     due: clock.Due | None = None
 
@@ -82,7 +84,7 @@ def my_queue(user, now: dt.datetime | None = None, limit: int = QUEUE_LIMIT) -> 
         for c in rows:
             if code == "callback" and "call_back" not in services.allowed_actions(c, user):
                 continue  # a major complaint waits for a manager, not for a supervisor
-            item = items.setdefault(c.pk, Item(c, due=clock.next_due(c, now)))
+            item = items.setdefault(c.pk, Item(c, complainant_view(user, c), due=clock.next_due(c, now)))
             item.reasons.append(str(label))
     far = now + dt.timedelta(days=3650)
     ordered = sorted(items.values(), key=lambda i: (i.due.at if i.due else far, i.complaint.received_at))
