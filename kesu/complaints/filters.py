@@ -92,4 +92,6 @@ class ComplaintFilter(df.FilterSet):
 
         if re.match(_NUMBER, value):
             return qs.filter(number__iexact=value)
-        return qs.filter(search_q(value))
+        # The searcher decides which complainant fields may match (search.search_q); no request, no viewer.
+        viewer = getattr(self.request, "user", None)
+        return qs.filter(search_q(value, viewer if viewer is not None and viewer.is_authenticated else None))

@@ -171,7 +171,7 @@ class Complaint(models.Model):
     )
     address = models.CharField(_("地址"), max_length=200, blank=True)
     content = models.TextField(_("投诉内容"))
-    search_text = models.TextField(editable=False, blank=True, default="")  # search.index_text of the content
+    search_text = models.TextField(editable=False, blank=True, default="")  # search.complaint_index
     complained_party = models.CharField(_("被投诉部门/人员"), max_length=100, blank=True)
     complained_department = models.ForeignKey(
         Department,

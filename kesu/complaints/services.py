@@ -53,7 +53,7 @@ from .deadlines import (
 from .errors import ComplaintError, RoleNotAllowed, StaleVersion, TransitionNotAllowed
 from .models import Attachment, Callback, Category, Complaint, ComplaintCounter, ComplaintEvent, SlaPolicy
 from .scope import complainant_view, offices_for, units_for_resident
-from .search import index_text
+from .search import complaint_index
 from .validation import MAX_CONTENT_CHARS, clean_text, normalize_phone
 
 S = Status
@@ -569,7 +569,7 @@ def _file(by: User, i: Intake, k: _Checked, now: dt.datetime) -> Complaint:
         unit=k.unit,
         address=i.address,
         content=i.content,
-        search_text=index_text(i.content, i.complained_party, i.address),
+        search_text=complaint_index(i.content, i.complained_party),
         complained_party=i.complained_party,
         complained_department=i.complained_department,
         complained_staff=i.complained_staff,

@@ -20,8 +20,7 @@ from kesu.complaints.choices import Deadline
 from kesu.complaints.deadlines import due_soon_q, pending_q
 from kesu.complaints.filters import ComplaintFilter
 from kesu.complaints.models import Complaint
-from kesu.complaints.scope import can_see_complainant, offices_for
-from kesu.complaints.validation import mask_phone
+from kesu.complaints.scope import complainant_view, offices_for
 from kesu.org.models import Department
 
 from .. import clock
@@ -51,7 +50,8 @@ def filtered(request: HttpRequest) -> tuple[ComplaintFilter, object]:
     workspace's own `due` shortcut (home counters) and the sort order."""
     user = request.user
     offices = offices_for(user)
-    f = ComplaintFilter(request.GET or None, queryset=Complaint.objects.visible_to(user))
+    # The request gives the search its viewer: the complainant's fields match only for those who may see them.
+    f = ComplaintFilter(request.GET or None, queryset=Complaint.objects.visible_to(user), request=request)
     f.filters["office"].queryset = offices
     f.filters["department"].queryset = Department.objects.filter(office__in=offices).select_related("office")
     qs = f.qs
@@ -81,7 +81,7 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [
-        {"c": c, "due": clock.next_due(c, now), "see": can_see_complainant(request.user, c)}
+        {"c": c, "due": clock.next_due(c, now), "who": complainant_view(request.user, c)}
         for c in page.object_list
     ]
     context = {
@@ -130,28 +130,28 @@ def _widgets(form) -> None:
 
 
 EXPORT_COLUMNS = [
-    (gettext_lazy("编号"), lambda c, see, L: c.number),
-    (gettext_lazy("管理处"), lambda c, see, L: c.office.name),
-    (gettext_lazy("受理时间"), lambda c, see, L: _local(c.received_at)),
-    (gettext_lazy("渠道"), lambda c, see, L: L["channel"].get(c.channel, c.channel)),
-    (gettext_lazy("投诉人"), lambda c, see, L: c.complainant_name if see else L["secret"]),
-    (gettext_lazy("联系电话"), lambda c, see, L: mask_phone(c.complainant_phone) if see else ""),
-    (gettext_lazy("栋/房号"), lambda c, see, L: (c.unit.label if c.unit_id else c.address) if see else ""),
-    (gettext_lazy("投诉内容"), lambda c, see, L: c.content),
-    (gettext_lazy("被投诉部门/人员"), lambda c, see, L: c.complained_party),
-    (gettext_lazy("性质"), lambda c, see, L: L["nature"].get(c.nature, "")),
-    (gettext_lazy("重大投诉"), lambda c, see, L: L["yes"] if c.is_major else ""),
-    (gettext_lazy("严重程度"), lambda c, see, L: L["severity"].get(c.severity, "")),
-    (gettext_lazy("分类"), lambda c, see, L: c.category.name if c.category_id else ""),
-    (gettext_lazy("状态"), lambda c, see, L: L["status"].get(c.status, c.status)),
-    (gettext_lazy("责任部门"), lambda c, see, L: c.department.name if c.department_id else ""),
-    (gettext_lazy("处理人"), lambda c, see, L: str(c.handler) if c.handler_id else ""),
-    (gettext_lazy("处理时限"), lambda c, see, L: _local(c.resolve_due_at)),
-    (gettext_lazy("处理完成时间"), lambda c, see, L: _local(c.resolved_at)),
-    (gettext_lazy("处理结果"), lambda c, see, L: c.resolution),
-    (gettext_lazy("回访时间"), lambda c, see, L: _local(c.called_back_at)),
-    (gettext_lazy("满意度"), lambda c, see, L: L["satisfaction"].get(c.satisfaction, "")),
-    (gettext_lazy("结案时间"), lambda c, see, L: _local(c.closed_at)),
+    (gettext_lazy("编号"), lambda c, who, L: c.number),
+    (gettext_lazy("管理处"), lambda c, who, L: c.office.name),
+    (gettext_lazy("受理时间"), lambda c, who, L: _local(c.received_at)),
+    (gettext_lazy("渠道"), lambda c, who, L: L["channel"].get(c.channel, c.channel)),
+    (gettext_lazy("投诉人"), lambda c, who, L: who.name if who.visible else L["secret"]),
+    (gettext_lazy("联系电话"), lambda c, who, L: who.phone),
+    (gettext_lazy("栋/房号"), lambda c, who, L: who.home),
+    (gettext_lazy("投诉内容"), lambda c, who, L: c.content),
+    (gettext_lazy("被投诉部门/人员"), lambda c, who, L: c.complained_party),
+    (gettext_lazy("性质"), lambda c, who, L: L["nature"].get(c.nature, "")),
+    (gettext_lazy("重大投诉"), lambda c, who, L: L["yes"] if c.is_major else ""),
+    (gettext_lazy("严重程度"), lambda c, who, L: L["severity"].get(c.severity, "")),
+    (gettext_lazy("分类"), lambda c, who, L: c.category.name if c.category_id else ""),
+    (gettext_lazy("状态"), lambda c, who, L: L["status"].get(c.status, c.status)),
+    (gettext_lazy("责任部门"), lambda c, who, L: c.department.name if c.department_id else ""),
+    (gettext_lazy("处理人"), lambda c, who, L: str(c.handler) if c.handler_id else ""),
+    (gettext_lazy("处理时限"), lambda c, who, L: _local(c.resolve_due_at)),
+    (gettext_lazy("处理完成时间"), lambda c, who, L: _local(c.resolved_at)),
+    (gettext_lazy("处理结果"), lambda c, who, L: c.resolution),
+    (gettext_lazy("回访时间"), lambda c, who, L: _local(c.called_back_at)),
+    (gettext_lazy("满意度"), lambda c, who, L: L["satisfaction"].get(c.satisfaction, "")),
+    (gettext_lazy("结案时间"), lambda c, who, L: _local(c.closed_at)),
 ]
 
 
@@ -203,8 +203,8 @@ def export(request: HttpRequest) -> HttpResponse:
     user = request.user
     labels = _export_labels()
     for c in qs.iterator(chunk_size=1000):
-        see = can_see_complainant(user, c)
-        ws.append([fn(c, see, labels) for _title, fn in EXPORT_COLUMNS])
+        who = complainant_view(user, c)
+        ws.append([fn(c, who, labels) for _title, fn in EXPORT_COLUMNS])
     buf = io.BytesIO()
     wb.save(buf)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
