@@ -232,6 +232,12 @@ class ComplainantView:
         return self.complaint.address if self.visible else ""
 
     @property
+    def resident_kind(self) -> str:
+        """业主/家庭成员/租户 when the complainant is a registered resident; "" when hidden."""
+        resident = self.complaint.resident if self.visible and self.complaint.resident_id else None
+        return str(resident.get_kind_display()) if resident is not None else ""
+
+    @property
     def home(self) -> str:
         """栋/房号, or the address when there is no unit (the paper forms' one box)."""
         return self.unit_label or self.address
