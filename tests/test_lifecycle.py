@@ -15,7 +15,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from kesu.complaints import services
-from kesu.complaints.choices import TERMINAL_STATUSES, EventType, Status, Tier
+from kesu.complaints.choices import OPEN_STATUSES, TERMINAL_STATUSES, EventType, Status, Tier
 from kesu.complaints.errors import RoleNotAllowed, StaleVersion, TransitionNotAllowed
 from kesu.complaints.models import Attachment, Callback, Complaint, ComplaintCounter, ComplaintEvent
 from kesu.notify.models import Outbox
@@ -132,6 +132,7 @@ ACTIONS = {
     "accept": lambda c, by, target: services.accept(c, by),
     "note": lambda c, by, target: services.note(c, by, text="已联系电梯维保单位。"),
     "escalate": lambda c, by, target: services.escalate(c, by, reason="维保单位推诿"),
+    "report": lambda c, by, target: services.report(c, by, summary="电梯困人，已上报公司。"),
     "resolve": lambda c, by, target: services.resolve(c, by, resolution="已修复。"),
     "call_back": lambda c, by, target: called_back(c, by),
     "reopen": lambda c, by, target: services.reopen(c, by, reason="复查未通过", rectify_due_at=later()),
@@ -151,6 +152,7 @@ EVENT_OF = {
     "accept": EventType.ACCEPTED,
     "note": EventType.NOTE,
     "escalate": EventType.ESCALATED,
+    "report": EventType.REPORTED,
     "resolve": EventType.RESOLVED,
     "call_back": EventType.CALLED_BACK,
     "reopen": EventType.REOPENED,
@@ -170,10 +172,18 @@ def _id(pair) -> str:
     return f"{pair[0]}-from-{pair[1]}"
 
 
-def prepare(action: str, c: Complaint, by) -> Complaint:
+def actor(org, action: str):
+    """Who takes the action in the transition tests: the supervisor, but the office's upward report is
+    its director's."""
+    return org.director if action == "report" else org.supervisor
+
+
+def prepare(org, action: str, c: Complaint, by) -> Complaint:
     """What must already have happened for `action` to be possible besides the status."""
     if action == "close" and c.status == S.RESOLVED:
         return called_back(c, by)
+    if action == "report" and c.status in OPEN_STATUSES:
+        return services.assess(c, org.cs_manager, is_major=True)  # only a major complaint is reported
     return c
 
 
@@ -273,25 +283,26 @@ def test_an_action_from_a_status_it_does_not_start_from_is_refused_and_changes_n
 ):
     c = complaint_in(status)
     target = make_complaint(**ASSESSED) if action in ("link", "merge") else None
-    refused(TransitionNotAllowed, ACTIONS[action], c, org.supervisor, target)
+    refused(TransitionNotAllowed, ACTIONS[action], c, actor(org, action), target)
 
 
 @pytest.mark.parametrize(("action", "status"), ALLOWED, ids=[_id(p) for p in ALLOWED])
 def test_an_action_from_a_status_it_starts_from_is_done_with_exactly_one_event(
     org, complaint_in, make_complaint, action, status
 ):
-    c = prepare(action, complaint_in(status), org.supervisor)
+    by = actor(org, action)
+    c = prepare(org, action, complaint_in(status), by)
     target = make_complaint(**ASSESSED) if action in ("link", "merge") else None
     own_events = c.events.count()
 
-    ACTIONS[action](c, org.supervisor, target)
+    ACTIONS[action](c, by, target)
 
     row = reload(c)
     assert c.events.count() == own_events + 1
     event = c.events.last()
     assert (event.type, event.actor, event.from_status, event.to_status) == (
         EVENT_OF[action],
-        org.supervisor,
+        by,
         status,
         row.status,
     )
@@ -386,7 +397,7 @@ def test_office_b_staff_cannot_act_on_office_a_complaints_even_where_their_role_
     org, complaint_in, make_complaint, persona, action
 ):
     status = next(s for s in Status if s in services.TRANSITIONS[action])
-    c = prepare(action, complaint_in(status), org.supervisor)
+    c = prepare(org, action, complaint_in(status), actor(org, action))
     target = make_complaint(**ASSESSED) if action in ("link", "merge") else None
     refused(RoleNotAllowed, ACTIONS[action], c, getattr(org, persona), target)
 

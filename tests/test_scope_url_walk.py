@@ -168,7 +168,7 @@ NOT_ABOUT_A_COMPLAINT = {
 
 def _link_token(route: Route, w) -> Values:
     """A signed link minted for this complaint and the visitor's own phone: valid signature, wrong owner."""
-    from kesu.portal import links
+    from kesu.complaints import links
 
     phone = w.persona_phone or "13000000000"
     return [(links.token_for(w.c.number, phone), links.token_for(GHOST_NUMBER, phone))]

@@ -18,6 +18,7 @@ from kesu.complaints.choices import (
     EventType,
     Nature,
     NatureSubtype,
+    ReportTarget,
     Satisfaction,
     Severity,
     Status,
@@ -39,6 +40,7 @@ API_ACTIONS = {
     "accept": "accept",
     "note": "note",
     "escalate": "escalate",
+    "report": "report",
     "resolve": "resolve",
     "call_back": "callback",
     "reopen": "reopen",
@@ -283,6 +285,17 @@ class NoteSerializer(VersionMixin):
 class EscalateSerializer(VersionMixin):
     reason = _text(required=True)
     tier = serializers.ChoiceField(Tier.choices, required=False, help_text="default: the next tier up")
+
+
+class ReportSerializer(VersionMixin):
+    summary = _text(required=True)
+    to = serializers.ListField(
+        child=serializers.ChoiceField(ReportTarget.choices),
+        required=False,
+        allow_empty=False,
+        max_length=len(ReportTarget.values),
+        help_text="whom the office reports to (default: both the quality department and the executive)",
+    )
 
 
 class ResolveSerializer(VersionMixin):

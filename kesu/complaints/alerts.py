@@ -17,7 +17,7 @@ from kesu.notify import messages, queue
 from kesu.org.choices import COMPANY_ROLES, DEPARTMENT_ROLES, Role
 from kesu.org.models import User
 
-from .choices import Deadline, EventType
+from .choices import Deadline, EventType, ReportTarget
 from .links import complaint_url
 from .models import Complaint, ComplaintEvent
 from .policy import TIER_ROLES, TOP_TIER
@@ -169,6 +169,11 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
         )
     elif t == EventType.DECLINED:
         to_complainant(event, "declined", note=event.note)
+    elif t == EventType.REPORTED:
+        # 上报公司: the quality department and the executive hear it from the office, at once.
+        roles = {ReportTarget.QUALITY: Role.QUALITY, ReportTarget.EXECUTIVE: Role.EXECUTIVE}
+        wanted = [roles[code] for code in event.data.get("to", ()) if code in roles]
+        to_users(event, "reported", staff_for(c.office_id, wanted), note=event.note)
     elif t == EventType.ESCALATED:
         tier = event.data.get("tier", 0)
         to_users(event, "escalated", staff_for(c.office_id, TIER_ROLES.get(tier, ())), note=event.note)

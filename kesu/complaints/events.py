@@ -133,6 +133,12 @@ def escalated(
     return _new(c, EventType.ESCALATED, at, by, changes=changes, note=reason, data={"tier": tier})
 
 
+def reported(
+    c: Complaint, by: User, at: dt.datetime, changes: dict, *, to: list[str], summary: str
+) -> ComplaintEvent:
+    return _new(c, EventType.REPORTED, at, by, changes=changes, note=summary, data={"to": sorted(to)})
+
+
 def resolved(
     c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, resolution: str, told: bool
 ) -> ComplaintEvent:

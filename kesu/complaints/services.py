@@ -36,6 +36,7 @@ from .choices import (
     Nature,
     NatureSubtype,
     PreferredContact,
+    ReportTarget,
     Satisfaction,
     Severity,
     Status,
@@ -71,6 +72,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "accept": frozenset({S.DISPATCHED}),
     "note": frozenset(OPEN_STATUSES),
     "escalate": frozenset(OPEN_STATUSES),
+    "report": frozenset(OPEN_STATUSES),
     "resolve": frozenset({S.RECEIVED, S.DISPATCHED, S.IN_PROGRESS, S.RECTIFYING}),
     "call_back": frozenset({S.RESOLVED}),
     "reopen": frozenset({S.RESOLVED}),
@@ -91,6 +93,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "accept": frozenset(_DEPT | _MANAGERS),
     "note": frozenset(_ALL_STAFF),
     "escalate": frozenset(_CS | _DEPT),
+    # The office reports its major complaints upward (上报公司): its CS-centre manager or director.
+    "report": frozenset({R.CS_MANAGER, R.DIRECTOR, R.ADMIN}),
     "resolve": frozenset(_DEPT | _MANAGERS),
     "call_back": frozenset(_MANAGERS | {R.EXECUTIVE} | _RESIDENT),  # a resident confirms and rates on line
     "reopen": frozenset(_MANAGERS),
@@ -131,6 +135,8 @@ def allowed_actions(c: Complaint, user: User) -> list[str]:
             continue
         if action == "accept" and role in _DEPT and c.department_id != user.department_id:
             continue
+        if action == "report" and not report_pending(c):
+            continue
         result.append(action)
     return result
 
@@ -161,6 +167,7 @@ def _action_label(action: str) -> str:
         "accept": _("接单"),
         "note": _("记录进展"),
         "escalate": _("升级"),
+        "report": _("上报公司"),
         "resolve": _("处理完毕"),
         "call_back": _("回访"),
         "reopen": _("整改"),
@@ -829,6 +836,41 @@ def escalate(
     return _announce(events.escalated(c, by, now, changes, reason=reason, tier=target))
 
 
+def report_pending(c: Complaint) -> bool:
+    """A major complaint the office has still to report to the company (its report deadline stands)."""
+    return c.report_due_at is not None and c.reported_at is None
+
+
+@transaction.atomic
+def report(
+    complaint: Complaint,
+    by: User,
+    *,
+    summary: str,
+    to: Sequence[str] = tuple(ReportTarget.values),
+    version: int | None = None,
+    at: dt.datetime | None = None,
+) -> Complaint:
+    """上报公司: the office tells the company (quality department and executive) of a major complaint:
+    who reported, to whom, what was said. Meets the report deadline; the handling tier stays."""
+    now = _now(at)
+    c = _begin(complaint, by, "report", version)
+    if not report_pending(c):
+        raise TransitionNotAllowed(
+            _("该投诉已上报公司。") if c.reported_at else _("只有重大投诉需要上报公司。")
+        )
+    errors: dict[str, str] = {}
+    summary = _text(errors, "summary", summary, required=True, max_chars=2000)
+    targets = sorted(set(to or ()))
+    if not targets or set(targets) - set(ReportTarget.values):
+        errors["to"] = _("请选择上报对象。")
+    _raise(errors)
+    changes: dict[str, list[Any]] = {}
+    _set(c, changes, reported_at=now)
+    _save(c, by, changes)
+    return _announce(events.reported(c, by, now, changes, to=targets, summary=summary))
+
+
 @transaction.atomic
 def resolve(
     complaint: Complaint,
@@ -1019,6 +1061,8 @@ def close(
         missing.append(_("分类"))
     if missing:
         errors["__all__"] = _("结案前须完成判定：%(fields)s。") % {"fields": "、".join(missing)}
+    if report_pending(c):
+        raise TransitionNotAllowed(_("重大投诉尚未上报公司，请先“上报公司”再结案。"))
     if c.nature == Nature.VALID and outcome in (CloseOutcome.RESOLVED, CloseOutcome.MEDIATION):
         for field, value in lesson.items():
             if not value:
@@ -1203,6 +1247,7 @@ __all__ = [
     "note",
     "register",
     "reopen",
+    "report",
     "resolve",
     "reveal_contact",
     "withdraw",

@@ -18,6 +18,7 @@ class Kind(models.TextChoices):
     CALLBACK_DUE = "callback_due", _("待回访")
     REOPENED = "reopened", _("整改")
     ESCALATED = "escalated", _("人工升级")
+    REPORTED = "reported", _("重大投诉上报公司")
     OVERDUE = "overdue", _("超时（所有 overdue_* 类型）")
     DUE_SOON = "due_soon", _("即将超时")
     ESCALATION = "escalation", _("超时逐级升级")

@@ -49,6 +49,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "callback_due": ("待回访 {{ number }}", "请于 {{ deadline }} 前回访。" + SUMMARY),
     "reopened": ("投诉整改 {{ number }}", "投诉人不满意，须于 {{ deadline }} 前整改完毕。" + SUMMARY),
     "escalated": ("投诉升级 {{ number }}", "已升级至您处理，原因：{{ note }}。" + SUMMARY),
+    "reported": ("重大投诉上报 {{ number }}", "{{ office }}上报重大投诉：{{ note }}" + SUMMARY),
     "overdue": ("投诉超时 {{ number }}", "{{ deadline_label }}：时限 {{ deadline }} 已过。" + SUMMARY),
     "due_soon": (
         "即将超时 {{ number }}",

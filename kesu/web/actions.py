@@ -69,6 +69,12 @@ def _escalate(form, c, user, files) -> str:
     return _("已升级至%(tier)s。") % {"tier": Tier(d["tier"]).label}
 
 
+def _report(form, c, user, files) -> str:
+    d = form.cleaned_data
+    services.report(c, user, to=d["to"], summary=d["summary"], version=d["version"])
+    return _("已上报公司。")
+
+
 def _resolve(form, c, user, files) -> str:
     d = form.cleaned_data
     services.resolve(
@@ -215,6 +221,13 @@ ACTIONS: dict[str, ActionSpec] = {
             pgettext_lazy("action", "保存记录"),
         ),
         ActionSpec(
+            "report",
+            pgettext_lazy("action", "上报公司"),
+            f.ReportForm,
+            _report,
+            pgettext_lazy("action", "上报"),
+        ),
+        ActionSpec(
             "escalate",
             pgettext_lazy("action", "升级上报"),
             f.EscalateForm,
@@ -268,6 +281,8 @@ def suggested(c: Complaint, allowed: list[str], user: User | None = None) -> str
     department works on it, the CS centre has no next step of its own."""
     s = c.status
     department = user is not None and services.role_of(user) in DEPARTMENT_ROLES
+    if "report" in allowed:  # a major complaint goes to the company within the hour, before all else
+        return "report"
     assessed = bool(c.nature and c.severity and c.category_id)
     if s == Status.RECEIVED:
         prefs = ["dispatch", "assess"] if assessed else ["assess", "dispatch"]

@@ -23,6 +23,7 @@ from kesu.complaints.choices import (
     Nature,
     NatureSubtype,
     PreferredContact,
+    ReportTarget,
     Satisfaction,
     Severity,
     Tier,
@@ -243,6 +244,23 @@ class EscalateForm(ActionForm):
         self.fields["tier"].choices = [(t.value, t.label) for t in Tier if t.value > current]
         if not self.is_bound and current + 1 in Tier.values:
             self.initial["tier"] = current + 1
+
+
+class ReportForm(ActionForm):
+    """上报公司: whom the office tells of a major complaint, and what it says."""
+
+    code = "report"
+    to = forms.MultipleChoiceField(
+        label=_("上报对象"),
+        choices=ReportTarget.choices,
+        initial=list(ReportTarget.values),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    summary = forms.CharField(
+        label=_("上报内容"),
+        widget=text_area(3),
+        help_text=_("事件经过、影响和已采取的措施。"),
+    )
 
 
 class ResolveForm(ActionForm):

@@ -15,6 +15,7 @@ from kesu.complaints.choices import (
     CloseOutcome,
     DeclineReason,
     EventType,
+    ReportTarget,
     Satisfaction,
     Status,
     Tier,
@@ -188,6 +189,8 @@ def _details(e: ComplaintEvent) -> list[tuple[str, str]]:
 
             out.append((_("超时"), _label(Deadline, d["kind"])))
             out.append((_("时限"), _fmt_dt(d.get("due_at"))))
+    elif t == EventType.REPORTED:
+        out.append((_("上报对象"), "、".join(_label(ReportTarget, code) for code in d.get("to", ()))))
     elif t in (EventType.LINKED, EventType.MERGED):
         out.append((_("目标投诉"), str(d.get("target", ""))))
     elif t == EventType.MERGED_IN:
