@@ -44,31 +44,43 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import TruncMonth
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kesu.complaints.choices import SATISFIED_VALUES, Nature, Status
+from kesu.complaints.choices import SATISFIED_VALUES, UNRESOLVED_STATUSES, Nature, Status
 from kesu.complaints.models import Callback, Category, Complaint
-from kesu.org.choices import OFFICE_ROLES, Role
+from kesu.complaints.policy import CALLBACK_QUOTA, callback_quota
+from kesu.complaints.scope import covered_offices
+from kesu.org.choices import OFFICE_ROLES
 from kesu.org.models import Company, Office, User
 
 from .period import Period, add_months
 from .shares import largest_remainder, num, rate
 
 UNASSESSED = "unassessed"
-NATURES: list[tuple[str, str]] = [
-    (Nature.VALID.value, "有效投诉"),
-    (Nature.ASSIST.value, "协助处理投诉"),
-    (Nature.INVALID.value, "无效投诉"),
-    (UNASSESSED, "待判定"),
-]
-NATURE_NAMES = dict(NATURES)
+UNASSESSED_NAME = "待判定"  # the report's own column: complaints not yet judged
 UNCATEGORISED_NAME = "未分类"
-# SPEC §5: callbacks a month each manager must make himself.
-CALLBACK_QUOTAS: dict[str, int] = {Role.CS_MANAGER: 3, Role.DIRECTOR: 1}
+# The report is the company's Chinese document, whatever language the page around it speaks.
+REPORT_LANGUAGE = "zh-hans"
 SHARE_OF_TOTAL_DECIMALS = 2  # the source report: two decimals for shares of the total …
 SHARE_OF_VALID_DECIMALS = 1  # … and one for shares of valid complaints
-_STILL_WORKING = [Status.RECEIVED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING]
+# The KPIs shown for each office (kpis_by_office), in their order.
+OFFICE_KPI_CODES = (
+    "forwarded_in_time",
+    "resolved_in_time",
+    "callback_rate",
+    "callback_in_time",
+    "satisfaction",
+    "repeat_rate",
+    "valid_per_households",
+)
+
+
+def natures() -> list[tuple[str, str]]:
+    """The report's columns of nature, (code, name): every complaint nature under its own label, in the
+    report's language, then 待判定 for complaints not yet judged."""
+    with translation.override(REPORT_LANGUAGE):
+        return [*((n.value, str(n.label)) for n in Nature), (UNASSESSED, UNASSESSED_NAME)]
 
 
 class ReportAccessError(Exception):
@@ -114,7 +126,7 @@ def resolve_scope(
     if not can_view_reports(user):
         raise ReportAccessError(403, _("您的角色不能查看投诉统计报表。"))
     code = (office_code or "").strip()
-    mine = Office.objects.all() if user.is_company_wide else user.offices.all()
+    mine = covered_offices(user)
     if limit is not None:
         mine = mine.filter(pk__in=list(limit))
     if code:
@@ -243,7 +255,8 @@ def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetim
             # 处理: resolved (the latest resolution counts), or still being worked on past the limit.
             res_den=Count(
                 "id",
-                filter=Q(resolved_at__isnull=False) | Q(status__in=_STILL_WORKING, resolve_due_at__lt=as_of),
+                filter=Q(resolved_at__isnull=False)
+                | Q(status__in=sorted(UNRESOLVED_STATUSES), resolve_due_at__lt=as_of),
             ),
             res_ok=Count("id", filter=Q(resolved_at__isnull=False, resolved_at__lte=F("resolve_due_at"))),
             handled=Count("id", filter=Q(resolved_at__isnull=False) | Q(reopen_count__gt=0)),
@@ -375,9 +388,9 @@ class _Managers:
     total: int = 0
 
 
-def _manager_quotas(offices: list[Office], scope: Scope, period: Period) -> dict[bool, _Managers]:
+def _manager_quotas(offices: list[Office], period: Period) -> dict[bool, _Managers]:
     """Each CS-centre manager and office director of the scope, and their own callbacks in the period."""
-    users = User.objects.filter(role__in=list(CALLBACK_QUOTAS), is_active=True)
+    users = User.objects.filter(role__in=list(CALLBACK_QUOTA), is_active=True)
     users = users.filter(offices__in=[o.pk for o in offices]).distinct().order_by("username")
     users_list = list(users.prefetch_related("offices"))
     prev = period.previous()
@@ -403,7 +416,7 @@ def _manager_quotas(offices: list[Office], scope: Scope, period: Period) -> dict
     for cur in (True, False):
         m = _Managers()
         for u in users_list:
-            quota = CALLBACK_QUOTAS[u.role] * period.months
+            quota = callback_quota(u.role, period.months)
             n = made[(cur, u.pk)]
             m.total += 1
             m.met += n >= quota
@@ -449,11 +462,12 @@ def _by_nature(rows: list[_Row], attr: str = "n") -> dict:
     per_nature: dict[str, list[_Row]] = defaultdict(list)
     for r in rows:
         per_nature[r.nature].append(r)
-    counts = [getattr(_totals(per_nature[code]), attr) for code, _name in NATURES]
+    columns = natures()
+    counts = [getattr(_totals(per_nature[code]), attr) for code, _name in columns]
     shares = largest_remainder(counts, SHARE_OF_TOTAL_DECIMALS)
     return {
         code: {"name": name, "count": n, "share": num(s)}
-        for (code, name), n, s in zip(NATURES, counts, shares, strict=True)
+        for (code, name), n, s in zip(columns, counts, shares, strict=True)
     }
 
 
@@ -660,7 +674,7 @@ def compute(
     cat_key = {None: None, **{c.pk: c.code for c in categories if c is not None}}
 
     hours = _resolution_hours(base, period)
-    managers = _manager_quotas(offices, scope, period)
+    managers = _manager_quotas(offices, period)
 
     def index(rows: list[_Row]) -> dict[tuple, int]:
         """Counts by (office, nature, category), (office, nature) and (nature, category), summed once."""
@@ -715,18 +729,19 @@ def compute(
     prev_fig = figures(prev, False)
 
     # Annex 1: office × nature (+ row totals, share of the total with two decimals).
+    nature_columns = natures()
     a1_rows = []
     for o in offices:
-        counts = {code: idx.get((o.pk, code), 0) for code, _name in NATURES}
+        counts = {code: idx.get((o.pk, code), 0) for code, _name in nature_columns}
         a1_rows.append({"office": _office_json(o), "counts": counts, "total": sum(counts.values())})
     for row, s in zip(
         a1_rows, largest_remainder([r["total"] for r in a1_rows], SHARE_OF_TOTAL_DECIMALS), strict=True
     ):
         row["share"] = num(s)
-    a1_tot = {code: sum(r["counts"][code] for r in a1_rows) for code, _name in NATURES}
+    a1_tot = {code: sum(r["counts"][code] for r in a1_rows) for code, _name in nature_columns}
     annex1 = {
         "title": "附件1：客户投诉汇总表",
-        "columns": [{"code": code, "name": name} for code, name in NATURES],
+        "columns": [{"code": code, "name": name} for code, name in nature_columns],
         "rows": a1_rows,
         "totals": {
             "counts": a1_tot,

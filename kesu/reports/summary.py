@@ -24,6 +24,7 @@ from django.db.models.lookups import GreaterThan
 from kesu.complaints.choices import Nature, Status
 from kesu.complaints.models import Category, Complaint
 
+from .monthly import UNASSESSED
 from .period import Period
 
 # Words every complaint uses; they say nothing about the problem.
@@ -193,7 +194,7 @@ def write_summary(
         parts = [
             f"{v['name']} {v['count']} 宗，占 {_fmt_share(v['share'], 2)}"
             for code, v in n.items()
-            if v["count"] or code != "unassessed"
+            if v["count"] or code != UNASSESSED
         ]
         text = (
             f"{this}共受理客户投诉 {report['total']} 宗，较{last}（{prev['total']} 宗）"

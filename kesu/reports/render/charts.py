@@ -10,7 +10,6 @@ from functools import lru_cache
 
 from kesu.reports.fonts import BOLD, FAMILY, REGULAR, printable
 
-PALETTE = ["#1d4ed8", "#f59e0b", "#94a3b8", "#cbd5e1", "#15803d", "#b91c1c", "#7c3aed", "#0891b2"]
 NATURE_COLOURS = {"valid": "#b91c1c", "assist": "#f59e0b", "invalid": "#94a3b8", "unassessed": "#cbd5e1"}
 
 

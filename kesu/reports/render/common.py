@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from kesu.reports.monthly import UNASSESSED
+
 CN_NUMS = "一二三四五六七八九十"
 _PREFIX = re.compile(r"^[一二三四五六七八九十]+、")
 
@@ -68,7 +70,7 @@ def nature_sentence(report: dict) -> str:
     parts = "；".join(
         f"{v['name']} {v['count']} 宗，占 {pct(v['share'], 2)}"
         for code, v in report["by_nature"].items()
-        if v["count"] or code != "unassessed"
+        if v["count"] or code != UNASSESSED
     )
     return f"{this}共受理客户投诉 {report['total']} 宗，其中{parts}。重大投诉 {report['major']} 宗。"
 

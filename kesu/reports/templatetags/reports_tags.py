@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django import template
 
 from kesu.complaints.choices import Status
+from kesu.reports.monthly import UNASSESSED
 
 register = template.Library()
 
@@ -37,7 +38,7 @@ def list_url(*params: tuple[str, str]) -> str:
 
 @register.simple_tag
 def drill(report: dict, office: str = "", nature: str = "", category: str = "", is_major: str = "") -> str:
-    if nature == "unassessed" or category is None:
+    if nature == UNASSESSED or category is None:
         return ""
     return drill_url(
         report,
