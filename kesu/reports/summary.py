@@ -402,17 +402,22 @@ def _changes(report: dict, problems: _Problems, last: str, company_scope: bool) 
     return lines or [f"与{last}相比，各类有效投诉无明显变化。"]
 
 
+def _offices_line(which: str, first: str, offices: list[str]) -> str | None:
+    """“`which` N 个，`first`：” and the first five `offices`; None if there are none."""
+    if not offices:
+        return None
+    return f"{which} {len(offices)} 个，{first}：" + "、".join(offices[:5]) + "。"
+
+
 def _over_households(report: dict) -> str | None:
     over = sorted(
         (o for o in report["valid_by_office"] if (o["per_100_households"] or 0) > 1),
         key=lambda o: (-o["per_100_households"], o["code"]),
     )
-    if not over:
-        return None
-    return (
-        f"有效投诉超过管理户数 1% 的管理处 {len(over)} 个，最高的是："
-        + "、".join(f"{o['name']}（{o['per_100_households']:.2f}%）" for o in over[:5])
-        + "。"
+    return _offices_line(
+        "有效投诉超过管理户数 1% 的管理处",
+        "最高的是",
+        [f"{o['name']}（{o['per_100_households']:.2f}%）" for o in over],
     )
 
 
@@ -425,12 +430,10 @@ def _resolved_late(report: dict) -> str | None:
         ),
         key=lambda o: (o["resolved_in_time"], o["office"]["code"]),
     )
-    if not late:
-        return None
-    return (
-        f"有效投诉处理及时率未达 100% 的管理处 {len(late)} 个，最低的是："
-        + "、".join(f"{o['office']['name']}（{o['resolved_in_time']:.1f}%）" for o in late[:5])
-        + "。"
+    return _offices_line(
+        "有效投诉处理及时率未达 100% 的管理处",
+        "最低的是",
+        [f"{o['office']['name']}（{o['resolved_in_time']:.1f}%）" for o in late],
     )
 
 

@@ -51,7 +51,9 @@ def drill(report: dict, office: str = "", nature: str = "", category: str = "", 
 
 @register.filter
 def pct(value, decimals: int = 1) -> str:
-    return "—" if value is None else f"{value:.{int(decimals)}f}%"
+    from kesu.reports.render.common import pct as fmt
+
+    return fmt(value, int(decimals))
 
 
 @register.filter
