@@ -51,7 +51,7 @@ from kesu.complaints.choices import SATISFIED_VALUES, UNRESOLVED_STATUSES, Natur
 from kesu.complaints.models import Callback, Category, Complaint
 from kesu.complaints.policy import CALLBACK_QUOTA, callback_quota
 from kesu.complaints.scope import covered_offices
-from kesu.org.choices import OFFICE_ROLES
+from kesu.org.choices import OFFICE_ROLES, Role
 from kesu.org.models import Company, Office, User
 
 from .period import Period, add_months
@@ -624,7 +624,8 @@ def _kpis(
             managers.total,
             "100%",
             lambda v: v >= 100,
-            "完成每月回访指标（客服中心经理≥3次、管理处主任≥1次）的人数 ÷ 应完成人数",
+            f"完成每月回访指标（客服中心经理≥{CALLBACK_QUOTA[Role.CS_MANAGER]}次、"
+            f"管理处主任≥{CALLBACK_QUOTA[Role.DIRECTOR]}次）的人数 ÷ 应完成人数",
         ),
     ]
     return {x["code"]: x for x in k}

@@ -24,6 +24,8 @@ from django.db.models.lookups import GreaterThan
 
 from kesu.complaints.choices import Nature, Status
 from kesu.complaints.models import Category, Complaint
+from kesu.complaints.policy import CALLBACK_QUOTA
+from kesu.org.choices import Role
 
 from .monthly import UNASSESSED
 from .period import Period
@@ -460,7 +462,8 @@ ADVICE = {
     "satisfaction": "对回访不满意的投诉限期整改并再次回访，直至投诉人满意。",
     "repeat_rate": "对未在承诺时间内答复而引起的重复投诉逐宗分析原因，杜绝重复投诉。",
     "valid_per_households": "有效投诉占户数超过 1% 的，应分析原因并制定纠正预防措施。",
-    "manager_callback_quota": "客服中心经理每月回访不少于 3 次、管理处主任不少于 1 次。",
+    "manager_callback_quota": f"客服中心经理每月回访不少于 {CALLBACK_QUOTA[Role.CS_MANAGER]} 次、"
+    f"管理处主任不少于 {CALLBACK_QUOTA[Role.DIRECTOR]} 次。",
 }
 
 
