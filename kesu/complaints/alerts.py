@@ -171,8 +171,8 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
         to_complainant(event, "declined", note=event.note)
     elif t == EventType.REPORTED:
         # 上报公司: the quality department and the executive hear it from the office, at once.
-        roles = {ReportTarget.QUALITY: Role.QUALITY, ReportTarget.EXECUTIVE: Role.EXECUTIVE}
-        wanted = [roles[code] for code in event.data.get("to", ()) if code in roles]
+        role_of_target = {ReportTarget.QUALITY: Role.QUALITY, ReportTarget.EXECUTIVE: Role.EXECUTIVE}
+        wanted = [role_of_target[code] for code in event.data.get("to", ()) if code in role_of_target]
         to_users(event, "reported", staff_for(c.office_id, wanted), note=event.note)
     elif t == EventType.ESCALATED:
         tier = event.data.get("tier", 0)
