@@ -472,26 +472,22 @@ def test_major_complaint_is_called_back_on_site_within_24_hours(org):
 
 def test_reopening_sets_the_rectify_deadline_and_resolving_again_restarts_the_callback_clock(org):
     c = resolved(org, register(org, local(2026, 3, 10, 10, 0)), local(2026, 3, 11, 15, 0))
+    with pytest.raises(ValidationError):  # a rectify deadline in the past is refused
+        services.call_back(
+            c,
+            org.supervisor,
+            method="phone",
+            satisfaction="dissatisfied",
+            words="还是经常停",
+            rectify_due_at=local(2026, 3, 12, 9, 0),
+            at=local(2026, 3, 12, 9, 10),
+        )
     c = services.call_back(
         c,
         org.supervisor,
         method="phone",
         satisfaction="dissatisfied",
         words="还是经常停",
-        at=local(2026, 3, 12, 9, 0),
-    )
-    with pytest.raises(ValidationError):  # a rectify deadline in the past is refused
-        services.reopen(
-            c,
-            org.supervisor,
-            reason="不满意",
-            rectify_due_at=local(2026, 3, 12, 9, 0),
-            at=local(2026, 3, 12, 9, 10),
-        )
-    c = services.reopen(
-        c,
-        org.supervisor,
-        reason="投诉人不满意",
         rectify_due_at=local(2026, 3, 13, 17, 0),
         at=local(2026, 3, 12, 9, 10),
     )
@@ -607,12 +603,6 @@ def test_rectify_overdue_until_resolved_again(org):
         method="phone",
         satisfaction="dissatisfied",
         words="还是经常停",
-        at=local(2026, 3, 12, 9, 0),
-    )
-    c = services.reopen(
-        c,
-        org.supervisor,
-        reason="不满意",
         rectify_due_at=local(2026, 3, 13, 17, 0),
         at=local(2026, 3, 12, 9, 10),
     )
@@ -676,7 +666,8 @@ def test_due_soon_is_the_window_before_a_deadline_passes(org):
     assert soon(local(2026, 3, 12, 11, 45))  # any kind: resolve at Thu 12:00
 
 
-def test_a_dissatisfied_callback_left_without_rectification_becomes_overdue(org):
+def test_a_dissatisfied_callback_without_a_deadline_starts_rectification_by_the_policys_default(org):
+    # It used to stay 已处理待回访 (不满意) until someone reopened it: a complaint nobody worked on.
     c = register(org, local(2026, 3, 10, 10, 0))
     c = services.dispatch(
         c, org.supervisor, department=org.a.dept["engineering"], at=local(2026, 3, 10, 10, 5)
@@ -690,9 +681,10 @@ def test_a_dissatisfied_callback_left_without_rectification_becomes_overdue(org)
         words="还是不亮",
         at=local(2026, 3, 10, 16, 0),
     )
-    assert c.status == Status.RESOLVED
-    assert not Complaint.objects.filter(pk=c.pk).overdue("callback", now=local(2026, 3, 11, 14, 0)).exists()
-    assert Complaint.objects.filter(pk=c.pk).overdue("callback", now=local(2026, 3, 11, 15, 1)).exists()
+    assert c.status == Status.RECTIFYING
+    # 24 working hours from Tue 16:00 (window 08:00–19:00): 3 h Tue, 11 h Wed, 10 h Thu → Thu 18:00.
+    assert c.rectify_due_at == local(2026, 3, 12, 18, 0)
+    assert list(c.events.values_list("type", flat=True))[-2:] == [EventType.CALLED_BACK, EventType.REOPENED]
 
 
 def test_a_dissatisfied_callback_with_a_rectification_deadline_reopens_at_once(org):

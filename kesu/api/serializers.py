@@ -310,6 +310,11 @@ class CallbackSerializer(VersionMixin):
     confirmed = serializers.BooleanField(
         required=False, default=False, help_text="the complainant confirmed (signed)"
     )
+    rectify_due_at = TimestampField(
+        required=False,
+        help_text="when 不满意: the rectification deadline (整改期限); default: the policy's resolution time "
+        "limit from now. A dissatisfied callback always starts rectification.",
+    )
 
 
 class ReopenSerializer(VersionMixin):

@@ -170,18 +170,21 @@ def reopened(
 
 
 def closed(
-    c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, note: str, outcome: str
+    c: Complaint,
+    by: User,
+    at: dt.datetime,
+    changes: dict,
+    *,
+    from_status: str,
+    note: str,
+    outcome: str,
+    unsatisfied: bool = False,
 ) -> ComplaintEvent:
-    return _new(
-        c,
-        EventType.CLOSED,
-        at,
-        by,
-        from_status=from_status,
-        changes=changes,
-        note=note,
-        data={"outcome": outcome},
-    )
+    """结案; `unsatisfied`: ended other than by satisfying a complainant who said they were not."""
+    data: dict[str, Any] = {"outcome": outcome}
+    if unsatisfied:
+        data["unsatisfied"] = True
+    return _new(c, EventType.CLOSED, at, by, from_status=from_status, changes=changes, note=note, data=data)
 
 
 def declined(

@@ -112,6 +112,9 @@ _CALLBACK_ROLES = {
     SlaPolicy.CallbackBy.MANAGER: frozenset({R.CS_MANAGER, R.DIRECTOR, R.QUALITY, R.EXECUTIVE, R.ADMIN}),
 }
 
+# Who may end a complaint without satisfying a complainant who said they were not satisfied.
+_UNSATISFIED_CLOSE_ROLES = frozenset({R.CS_MANAGER, R.DIRECTOR, R.QUALITY, R.ADMIN})
+
 # Tolerance for clocks of other systems (call-centre logs) that run slightly ahead of ours.
 _FUTURE_TOLERANCE = dt.timedelta(minutes=2)
 
@@ -922,13 +925,15 @@ def call_back(
     words: str,
     confirmed: bool = False,
     rectify_due_at: dt.datetime | None = None,
+    rectify_reason: str = "",
     version: int | None = None,
     at: dt.datetime | None = None,
 ) -> Complaint:
     """回访: ask whether the complainant is satisfied and record their words.
 
-    不满意 keeps the callback obligation open until the complaint is reopened for rectification
-    (整改); given `rectify_due_at`, it is reopened in the same transaction."""
+    不满意 always starts rectification (整改) in the same transaction: by `rectify_due_at`, or when
+    nobody names a time the policy's default (deadlines.default_rectify_due); `rectify_reason` says
+    what is to be rectified (default: the complainant's words)."""
     now = _now(at)
     c = _begin(complaint, by, "call_back", version)
     if role_of(by) == R.RESIDENT:
@@ -938,8 +943,6 @@ def call_back(
         if not _resident_may_rate(c, R.RESIDENT):
             raise TransitionNotAllowed(_("您已评价过本次处理结果，谢谢。"))
         method, confirmed = CallbackMethod.OTHER, True
-        if satisfaction == Satisfaction.DISSATISFIED and rectify_due_at is None:
-            rectify_due_at = default_rectify_due(c, now)
     elif role_of(by) not in _callback_roles(c):
         raise RoleNotAllowed(_("重大投诉须由客服中心经理或管理处主任回访。"))
     errors: dict[str, str] = {}
@@ -950,12 +953,15 @@ def call_back(
     if satisfaction not in Satisfaction.values:
         errors["satisfaction"] = _("请选择投诉人的满意程度。")
     words = _text(errors, "words", words, required=True, max_chars=2000)
+    rectify_reason = _text(errors, "rectify_reason", rectify_reason, required=False, max_chars=2000)
     if rectify_due_at is not None:
         if satisfaction != Satisfaction.DISSATISFIED:
             errors["rectify_due_at"] = _("只有不满意时才需要整改期限。")
         elif timezone.is_naive(rectify_due_at) or rectify_due_at <= now:
             errors["rectify_due_at"] = _("整改期限必须晚于现在。")
     _raise(errors)
+    if satisfaction == Satisfaction.DISSATISFIED and rectify_due_at is None:
+        rectify_due_at = default_rectify_due(c, now)
     Callback.objects.create(
         complaint=c,
         at=now,
@@ -986,7 +992,8 @@ def call_back(
         changes = {}
         _set_reopened(c, changes, rectify_due_at)
         _save(c, by, changes)
-        c = _announce(events.reopened(c, by, now, changes, from_status=S.RESOLVED, reason=words))
+        reason = rectify_reason or words
+        c = _announce(events.reopened(c, by, now, changes, from_status=S.RESOLVED, reason=reason))
     return c
 
 
@@ -1063,6 +1070,18 @@ def close(
         errors["__all__"] = _("结案前须完成判定：%(fields)s。") % {"fields": "、".join(missing)}
     if report_pending(c):
         raise TransitionNotAllowed(_("重大投诉尚未上报公司，请先“上报公司”再结案。"))
+    # Ending a complaint the complainant said they were not satisfied with, other than by satisfying
+    # them, is a manager's decision with a recorded reason (the note), and the report counts it.
+    unsatisfied = (
+        outcome in CloseOutcome.values
+        and outcome != CloseOutcome.RESOLVED
+        and c.callbacks.filter(satisfaction=Satisfaction.DISSATISFIED).exists()
+    )
+    if unsatisfied and role_of(by) not in _UNSATISFIED_CLOSE_ROLES:
+        raise RoleNotAllowed(
+            _("投诉人曾表示不满意：以“%(outcome)s”结案须由客服中心经理或管理处主任决定，并写明原因。")
+            % {"outcome": CloseOutcome(outcome).label}
+        )
     if c.nature == Nature.VALID and outcome in (CloseOutcome.RESOLVED, CloseOutcome.MEDIATION):
         for field, value in lesson.items():
             if not value:
@@ -1083,7 +1102,10 @@ def close(
     changes: dict[str, list[Any]] = {}
     _set(c, changes, status=S.CLOSED, closed_at=now, close_outcome=outcome, end_note=note, **lesson)
     _save(c, by, changes)
-    return _announce(events.closed(c, by, now, changes, from_status=S.RESOLVED, note=note, outcome=outcome))
+    event = events.closed(
+        c, by, now, changes, from_status=S.RESOLVED, note=note, outcome=outcome, unsatisfied=unsatisfied
+    )
+    return _announce(event)
 
 
 @transaction.atomic
