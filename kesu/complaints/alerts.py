@@ -144,6 +144,9 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
             to_users(event, "online", [u for u in front_desk if u.on_night_duty or not night])
         elif night:
             to_users(event, "night", [u for u in front_desk if u.on_night_duty])
+    elif t == EventType.ASSESSED and "committed_answer_at" in event.changes:
+        # The judgement brought the promised answer forward: the complainant hears the new time.
+        to_complainant(event, "promise", deadline=messages.fmt(c.committed_answer_at))
     elif t == EventType.DISPATCHED:
         # A named handler and the department's manager, else everyone in the department.
         roles = (Role.DEPT_MANAGER,) if c.handler_id else (Role.HANDLER, Role.DEPT_MANAGER)

@@ -50,6 +50,7 @@ from .deadlines import (
     company_tz,
     default_rectify_due,
     policy_for,
+    promise_after_judgement,
 )
 from .errors import RoleNotAllowed, StaleVersion, TransitionNotAllowed
 from .models import Attachment, Callback, Category, Complaint, ComplaintCounter, ComplaintEvent, SlaPolicy
@@ -716,6 +717,9 @@ def assess(
     _set(c, changes, **changed, assessed_at=now, assessed_by=by)
     if _is_major(c) and c.major_at is None:
         _set(c, changes, major_at=now)
+    sooner = promise_after_judgement(c)
+    if sooner is not None:
+        _set(c, changes, committed_answer_at=sooner)  # the complainant is told (alerts)
     _save(c, by, changes, extra_fields=["assessed_at", "assessed_by"])
     event = events.assessed(c, by, now, changes, reason=reason, revised=revised)
     return _announce(event, became_major=_is_major(c) and not was_major)
