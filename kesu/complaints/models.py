@@ -79,7 +79,9 @@ class SlaPolicy(models.Model):
     answer_in_working_window = models.BooleanField(
         _("承诺答复时间落在工作时段内"),
         default=FORM_DEFAULTS["answer_in_working_window"],
-        help_text=_("按小时算出的答复时间若在下班后或节假日，提前到此前最后一个工作时段结束时（至少留出一个完整工作日）；不勾选则按自然小时。"),
+        help_text=_(
+            "按小时算出的答复时间若在下班后或节假日，提前到此前最后一个工作时段结束时（至少留出一个完整工作日）；不勾选则按自然小时。"
+        ),
     )
     resolve_hours = models.PositiveIntegerField(_("处理时限(小时)"))
     resolve_in_working_hours = models.BooleanField(
