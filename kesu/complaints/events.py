@@ -140,10 +140,20 @@ def reported(
 
 
 def resolved(
-    c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, resolution: str, told: bool
+    c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, resolution: str, told: str
 ) -> ComplaintEvent:
+    """处理完毕: the handler's record as the note; `told`, the words the complainant was told ("" if
+    they were not told)."""
     return _new(
-        c, EventType.RESOLVED, at, by, from_status=from_status, changes=changes, note=resolution, told=told
+        c,
+        EventType.RESOLVED,
+        at,
+        by,
+        from_status=from_status,
+        changes=changes,
+        note=resolution,
+        told=bool(told),
+        data={"told": told} if told else {},
     )
 
 

@@ -249,7 +249,8 @@ class Complaint(models.Model):
     reported_at = models.DateTimeField(_("上报公司时间"), null=True, blank=True)
     accepted_at = models.DateTimeField(_("接单时间"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("处理完成时间"), null=True, blank=True)
-    resolution = models.TextField(_("处理结果"), blank=True)
+    resolution = models.TextField(_("处理结果"), blank=True)  # the handler's record, internal
+    resolution_told = models.TextField(_("告知投诉人的处理结果"), blank=True)  # the words the complainant got
     called_back_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
     satisfaction = models.CharField(_("满意度"), max_length=20, choices=Satisfaction.choices, blank=True)
     reopen_count = models.PositiveSmallIntegerField(_("整改次数"), default=0)

@@ -885,23 +885,30 @@ def resolve(
     *,
     resolution: str,
     tell_complainant: bool = True,
+    told_words: str = "",
     version: int | None = None,
     at: dt.datetime | None = None,
 ) -> Complaint:
-    """Record what was done (处理完毕). The callback clock starts now."""
+    """Record what was done (处理完毕). The callback clock starts now.
+
+    `resolution` is the handler's record (internal: "已对当班人员批评教育"); `told_words` what the
+    complainant is told by SMS and in the portal (default: the resolution itself)."""
     now = _now(at)
     c = _begin(complaint, by, "resolve", version)
     if role_of(by) in DEPARTMENT_ROLES and by.department_id != c.department_id:
         raise RoleNotAllowed(_("只有责任部门可以填写处理结果。"))
     errors: dict[str, str] = {}
     resolution = _text(errors, "resolution", resolution, required=True)
+    told_words = _text(errors, "told_words", told_words, required=False)
     _raise(errors)
+    told = (told_words or resolution) if tell_complainant else ""
     from_status = c.status
     changes: dict[str, list[Any]] = {}
     values: dict[str, Any] = {
         "status": S.RESOLVED,
         "resolved_at": now,
         "resolution": resolution,
+        "resolution_told": told,
         "called_back_at": None,
         "satisfaction": "",
     }
@@ -909,9 +916,7 @@ def resolve(
         values["answered_at"] = now
     _set(c, changes, **values)
     _save(c, by, changes)
-    event = events.resolved(
-        c, by, now, changes, from_status=from_status, resolution=resolution, told=tell_complainant
-    )
+    event = events.resolved(c, by, now, changes, from_status=from_status, resolution=resolution, told=told)
     return _announce(event)
 
 

@@ -78,7 +78,12 @@ def _report(form, c, user, files) -> str:
 def _resolve(form, c, user, files) -> str:
     d = form.cleaned_data
     services.resolve(
-        c, user, resolution=d["resolution"], tell_complainant=d["tell_complainant"], version=d["version"]
+        c,
+        user,
+        resolution=d["resolution"],
+        tell_complainant=d["tell_complainant"],
+        told_words=d["told_words"],
+        version=d["version"],
     )
     return _("已处理完毕，等待回访。")
 

@@ -266,8 +266,20 @@ class ReportForm(ActionForm):
 
 class ResolveForm(ActionForm):
     code = "resolve"
-    resolution = forms.CharField(label=_("处理结果"), widget=text_area(4))
-    tell_complainant = forms.BooleanField(label=_("已将处理结果告知投诉人"), required=False, initial=True)
+    resolution = forms.CharField(
+        label=_("处理结果（内部记录）"),
+        widget=text_area(4),
+        help_text=_("做了什么、原因和责任，只有工作人员看到。"),
+    )
+    tell_complainant = forms.BooleanField(
+        label=_("告知投诉人处理结果（短信和住户页面）"), required=False, initial=True
+    )
+    told_words = forms.CharField(
+        label=_("告知投诉人的话"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "data-told-words": "1"}),
+        help_text=_("投诉人收到的原话，默认与处理结果相同，可修改（例如不写对员工的处理）。"),
+    )
 
 
 class CallBackForm(ActionForm):
