@@ -16,6 +16,7 @@ WEBHOOK_EVENTS: tuple[str, ...] = (
     "dispatched",
     "overdue",
     "escalated",
+    "reported",
     "resolved",
     "called_back",
     "reopened",

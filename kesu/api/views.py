@@ -237,6 +237,11 @@ class ComplaintViewSet(ApiMixin, viewsets.GenericViewSet):
     def escalate(self, request, number: str):
         return self._act(number, s.EscalateSerializer, lambda c, d: services.escalate(c, request.user, **d))
 
+    @_action_schema(s.ReportSerializer, "Report a major complaint to the company (上报公司)")
+    @action(detail=True, methods=["post"])
+    def report(self, request, number: str):
+        return self._act(number, s.ReportSerializer, lambda c, d: services.report(c, request.user, **d))
+
     @_action_schema(s.ResolveSerializer, "Record what was done (处理完毕)")
     @action(detail=True, methods=["post"])
     def resolve(self, request, number: str):

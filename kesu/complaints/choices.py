@@ -108,6 +108,13 @@ class Tier(models.IntegerChoices):
     EXECUTIVE = 4, _("公司领导")
 
 
+class ReportTarget(models.TextChoices):
+    """Whom the office reports a major complaint to (重大投诉上报): both, within the hour by default."""
+
+    QUALITY = "quality", _("公司品质管理部")
+    EXECUTIVE = "executive", _("公司领导")
+
+
 class Deadline(models.TextChoices):
     """Kinds of deadline (and so of overdue) a complaint can have."""
 
@@ -126,6 +133,7 @@ class EventType(models.TextChoices):
     ACCEPTED = "accepted", _("接单处理")
     NOTE = "note", _("处理进展")
     ESCALATED = "escalated", _("升级上报")
+    REPORTED = "reported", _("上报公司")
     RESOLVED = "resolved", _("处理完毕")
     CALLED_BACK = "called_back", _("回访")
     REOPENED = "reopened", _("整改")

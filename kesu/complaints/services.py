@@ -36,6 +36,7 @@ from .choices import (
     Nature,
     NatureSubtype,
     PreferredContact,
+    ReportTarget,
     Satisfaction,
     Severity,
     Status,
@@ -49,6 +50,7 @@ from .deadlines import (
     company_tz,
     default_rectify_due,
     policy_for,
+    promise_after_judgement,
 )
 from .errors import ComplaintError, RoleNotAllowed, StaleVersion, TransitionNotAllowed
 from .models import Attachment, Callback, Category, Complaint, ComplaintCounter, ComplaintEvent, SlaPolicy
@@ -71,6 +73,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "accept": frozenset({S.DISPATCHED}),
     "note": frozenset(OPEN_STATUSES),
     "escalate": frozenset(OPEN_STATUSES),
+    "report": frozenset(OPEN_STATUSES),
     "resolve": frozenset({S.RECEIVED, S.DISPATCHED, S.IN_PROGRESS, S.RECTIFYING}),
     "call_back": frozenset({S.RESOLVED}),
     "reopen": frozenset({S.RESOLVED}),
@@ -91,6 +94,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "accept": frozenset(_DEPT | _MANAGERS),
     "note": frozenset(_ALL_STAFF),
     "escalate": frozenset(_CS | _DEPT),
+    # The office reports its major complaints upward (上报公司): its CS-centre manager or director.
+    "report": frozenset({R.CS_MANAGER, R.DIRECTOR, R.ADMIN}),
     "resolve": frozenset(_DEPT | _MANAGERS),
     "call_back": frozenset(_MANAGERS | {R.EXECUTIVE} | _RESIDENT),  # a resident confirms and rates on line
     "reopen": frozenset(_MANAGERS),
@@ -107,6 +112,9 @@ _CALLBACK_ROLES = {
     SlaPolicy.CallbackBy.SUPERVISOR: frozenset(_MANAGERS | {R.EXECUTIVE} | _RESIDENT),
     SlaPolicy.CallbackBy.MANAGER: frozenset({R.CS_MANAGER, R.DIRECTOR, R.QUALITY, R.EXECUTIVE, R.ADMIN}),
 }
+
+# Who may end a complaint without satisfying a complainant who said they were not satisfied.
+_UNSATISFIED_CLOSE_ROLES = frozenset({R.CS_MANAGER, R.DIRECTOR, R.QUALITY, R.ADMIN})
 
 # Tolerance for clocks of other systems (call-centre logs) that run slightly ahead of ours.
 _FUTURE_TOLERANCE = dt.timedelta(minutes=2)
@@ -149,6 +157,10 @@ def _refusal(c: Complaint, user: User, action: str) -> ComplaintError | None:
                 return TransitionNotAllowed(_("您已评价过本次处理结果，谢谢。"))
         elif role not in _callback_roles(c):
             return RoleNotAllowed(_("重大投诉须由客服中心经理或管理处主任回访。"))
+    if action == "report" and not report_pending(c):
+        return TransitionNotAllowed(
+            _("该投诉已上报公司。") if c.reported_at else _("只有重大投诉需要上报公司。")
+        )
     if action == "reveal_contact" and not complainant_view(user, c).visible:
         return RoleNotAllowed(_("您无权查看投诉人信息。"))
     if action == "assess" and c.complained_staff_id is not None and c.complained_staff_id == user.pk:
@@ -189,6 +201,7 @@ def _action_label(action: str) -> str:
         "accept": _("接单"),
         "note": _("记录进展"),
         "escalate": _("升级"),
+        "report": _("上报公司"),
         "resolve": _("处理完毕"),
         "call_back": _("回访"),
         "reopen": _("整改"),
@@ -735,6 +748,9 @@ def assess(
     _set(c, changes, **changed, assessed_at=now, assessed_by=by)
     if _is_major(c) and c.major_at is None:
         _set(c, changes, major_at=now)
+    sooner = promise_after_judgement(c)
+    if sooner is not None:
+        _set(c, changes, committed_answer_at=sooner)  # the complainant is told (alerts)
     _save(c, by, changes, extra_fields=["assessed_at", "assessed_by"])
     event = events.assessed(c, by, now, changes, reason=reason, revised=revised)
     return _announce(event, became_major=_is_major(c) and not was_major)
@@ -857,6 +873,38 @@ def escalate(
     return _announce(events.escalated(c, by, now, changes, reason=reason, tier=target))
 
 
+def report_pending(c: Complaint) -> bool:
+    """A major complaint the office has still to report to the company (its report deadline stands)."""
+    return c.report_due_at is not None and c.reported_at is None
+
+
+@transaction.atomic
+def report(
+    complaint: Complaint,
+    by: User,
+    *,
+    summary: str,
+    to: Sequence[str] = tuple(ReportTarget.values),
+    version: int | None = None,
+    at: dt.datetime | None = None,
+) -> Complaint:
+    """上报公司: the office tells the company (quality department and executive) of a major complaint:
+    who reported, to whom, what was said. Meets the report deadline; the handling tier stays."""
+    now = _now(at)
+    c = _begin(complaint, by, "report", version)
+    _check_refusal(c, by, "report")
+    errors: dict[str, str] = {}
+    summary = _text(errors, "summary", summary, required=True, max_chars=2000)
+    targets = sorted(set(to or ()))
+    if not targets or set(targets) - set(ReportTarget.values):
+        errors["to"] = _("请选择上报对象。")
+    _raise(errors)
+    changes: dict[str, list[Any]] = {}
+    _set(c, changes, reported_at=now)
+    _save(c, by, changes)
+    return _announce(events.reported(c, by, now, changes, to=targets, summary=summary))
+
+
 @transaction.atomic
 def resolve(
     complaint: Complaint,
@@ -864,22 +912,29 @@ def resolve(
     *,
     resolution: str,
     tell_complainant: bool = True,
+    told_words: str = "",
     version: int | None = None,
     at: dt.datetime | None = None,
 ) -> Complaint:
-    """Record what was done (处理完毕). The callback clock starts now."""
+    """Record what was done (处理完毕). The callback clock starts now.
+
+    `resolution` is the handler's record (internal: "已对当班人员批评教育"); `told_words` what the
+    complainant is told by SMS and in the portal (default: the resolution itself)."""
     now = _now(at)
     c = _begin(complaint, by, "resolve", version)
     _check_refusal(c, by, "resolve")
     errors: dict[str, str] = {}
     resolution = _text(errors, "resolution", resolution, required=True)
+    told_words = _text(errors, "told_words", told_words, required=False)
     _raise(errors)
+    told = (told_words or resolution) if tell_complainant else ""
     from_status = c.status
     changes: dict[str, list[Any]] = {}
     values: dict[str, Any] = {
         "status": S.RESOLVED,
         "resolved_at": now,
         "resolution": resolution,
+        "resolution_told": told,
         "called_back_at": None,
         "satisfaction": "",
     }
@@ -887,9 +942,7 @@ def resolve(
         values["answered_at"] = now
     _set(c, changes, **values)
     _save(c, by, changes)
-    event = events.resolved(
-        c, by, now, changes, from_status=from_status, resolution=resolution, told=tell_complainant
-    )
+    event = events.resolved(c, by, now, changes, from_status=from_status, resolution=resolution, told=told)
     return _announce(event)
 
 
@@ -907,21 +960,21 @@ def call_back(
     words: str,
     confirmed: bool = False,
     rectify_due_at: dt.datetime | None = None,
+    rectify_reason: str = "",
     version: int | None = None,
     at: dt.datetime | None = None,
 ) -> Complaint:
     """回访: ask whether the complainant is satisfied and record their words.
 
-    不满意 keeps the callback obligation open until the complaint is reopened for rectification
-    (整改); given `rectify_due_at`, it is reopened in the same transaction."""
+    不满意 always starts rectification (整改) in the same transaction: by `rectify_due_at`, or when
+    nobody names a time the policy's default (deadlines.default_rectify_due); `rectify_reason` says
+    what is to be rectified (default: the complainant's words)."""
     now = _now(at)
     c = _begin(complaint, by, "call_back", version)
     _check_refusal(c, by, "call_back")
     if role_of(by) == R.RESIDENT:
         # The complainant confirms and rates on line (recorded as method 其他); 不满意 reopens it.
         method, confirmed = CallbackMethod.OTHER, True
-        if satisfaction == Satisfaction.DISSATISFIED and rectify_due_at is None:
-            rectify_due_at = default_rectify_due(c, now)
     errors: dict[str, str] = {}
     if method not in CallbackMethod.values:
         errors["method"] = _("请选择回访方式。")
@@ -930,12 +983,15 @@ def call_back(
     if satisfaction not in Satisfaction.values:
         errors["satisfaction"] = _("请选择投诉人的满意程度。")
     words = _text(errors, "words", words, required=True, max_chars=2000)
+    rectify_reason = _text(errors, "rectify_reason", rectify_reason, required=False, max_chars=2000)
     if rectify_due_at is not None:
         if satisfaction != Satisfaction.DISSATISFIED:
             errors["rectify_due_at"] = _("只有不满意时才需要整改期限。")
         elif timezone.is_naive(rectify_due_at) or rectify_due_at <= now:
             errors["rectify_due_at"] = _("整改期限必须晚于现在。")
     _raise(errors)
+    if satisfaction == Satisfaction.DISSATISFIED and rectify_due_at is None:
+        rectify_due_at = default_rectify_due(c, now)
     Callback.objects.create(
         complaint=c,
         at=now,
@@ -966,7 +1022,8 @@ def call_back(
         changes = {}
         _set_reopened(c, changes, rectify_due_at)
         _save(c, by, changes)
-        c = _announce(events.reopened(c, by, now, changes, from_status=S.RESOLVED, reason=words))
+        reason = rectify_reason or words
+        c = _announce(events.reopened(c, by, now, changes, from_status=S.RESOLVED, reason=reason))
     return c
 
 
@@ -1041,6 +1098,20 @@ def close(
         missing.append(_("分类"))
     if missing:
         errors["__all__"] = _("结案前须完成判定：%(fields)s。") % {"fields": "、".join(missing)}
+    if report_pending(c):
+        raise TransitionNotAllowed(_("重大投诉尚未上报公司，请先“上报公司”再结案。"))
+    # Ending a complaint the complainant said they were not satisfied with, other than by satisfying
+    # them, is a manager's decision with a recorded reason (the note), and the report counts it.
+    unsatisfied = (
+        outcome in CloseOutcome.values
+        and outcome != CloseOutcome.RESOLVED
+        and c.callbacks.filter(satisfaction=Satisfaction.DISSATISFIED).exists()
+    )
+    if unsatisfied and role_of(by) not in _UNSATISFIED_CLOSE_ROLES:
+        raise RoleNotAllowed(
+            _("投诉人曾表示不满意：以“%(outcome)s”结案须由客服中心经理或管理处主任决定，并写明原因。")
+            % {"outcome": CloseOutcome(outcome).label}
+        )
     if c.nature == Nature.VALID and outcome in (CloseOutcome.RESOLVED, CloseOutcome.MEDIATION):
         for field, value in lesson.items():
             if not value:
@@ -1061,7 +1132,10 @@ def close(
     changes: dict[str, list[Any]] = {}
     _set(c, changes, status=S.CLOSED, closed_at=now, close_outcome=outcome, end_note=note, **lesson)
     _save(c, by, changes)
-    return _announce(events.closed(c, by, now, changes, from_status=S.RESOLVED, note=note, outcome=outcome))
+    event = events.closed(
+        c, by, now, changes, from_status=S.RESOLVED, note=note, outcome=outcome, unsatisfied=unsatisfied
+    )
+    return _announce(event)
 
 
 @transaction.atomic
@@ -1223,6 +1297,7 @@ __all__ = [
     "note",
     "register",
     "reopen",
+    "report",
     "resolve",
     "reveal_contact",
     "withdraw",

@@ -10,6 +10,7 @@ class Kind(models.TextChoices):
     PROGRESS = "progress", _("处理进展（投诉人）")
     RESULT = "result", _("处理结果（投诉人）")
     DECLINED = "declined", _("不予受理（投诉人）")
+    PROMISE = "promise", _("答复时间提前（投诉人）")
     # To staff
     NIGHT = "night", _("夜间新投诉")
     ONLINE = "online", _("网上新投诉")
@@ -18,6 +19,7 @@ class Kind(models.TextChoices):
     CALLBACK_DUE = "callback_due", _("待回访")
     REOPENED = "reopened", _("整改")
     ESCALATED = "escalated", _("人工升级")
+    REPORTED = "reported", _("重大投诉上报公司")
     OVERDUE = "overdue", _("超时（所有 overdue_* 类型）")
     DUE_SOON = "due_soon", _("即将超时")
     ESCALATION = "escalation", _("超时逐级升级")

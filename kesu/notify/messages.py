@@ -33,6 +33,10 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "{% else %}您的投诉已受理，编号 {{ number }}，我们将于 {{ deadline }} 前给您答复。{% endif %}",
     ),
     "progress": ("投诉 {{ number }}", "您的投诉 {{ number }} 有新进展：{{ note }}"),
+    "promise": (
+        "投诉 {{ number }}",
+        "您的投诉 {{ number }} 已列为重点处理，我们将提前于 {{ deadline }} 前给您答复。",
+    ),
     "result": (
         "投诉 {{ number }}",
         "您的投诉 {{ number }} 已处理：{{ resolution }}"
@@ -49,6 +53,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "callback_due": ("待回访 {{ number }}", "请于 {{ deadline }} 前回访。" + SUMMARY),
     "reopened": ("投诉整改 {{ number }}", "投诉人不满意，须于 {{ deadline }} 前整改完毕。" + SUMMARY),
     "escalated": ("投诉升级 {{ number }}", "已升级至您处理，原因：{{ note }}。" + SUMMARY),
+    "reported": ("重大投诉上报 {{ number }}", "{{ office }}上报重大投诉：{{ note }}" + SUMMARY),
     "overdue": ("投诉超时 {{ number }}", "{{ deadline_label }}：时限 {{ deadline }} 已过。" + SUMMARY),
     "due_soon": (
         "即将超时 {{ number }}",

@@ -44,11 +44,13 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import TruncMonth
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kesu.complaints.choices import SATISFIED_VALUES, Nature, Status
+from kesu.complaints.choices import SATISFIED_VALUES, UNRESOLVED_STATUSES, CloseOutcome, Nature, Status
 from kesu.complaints.models import Callback, Category, Complaint
+from kesu.complaints.policy import CALLBACK_QUOTA, callback_quota
+from kesu.complaints.scope import covered_offices
 from kesu.org.choices import OFFICE_ROLES, Role
 from kesu.org.models import Company, Office, User
 
@@ -56,19 +58,29 @@ from .period import Period, add_months
 from .shares import largest_remainder, num, rate
 
 UNASSESSED = "unassessed"
-NATURES: list[tuple[str, str]] = [
-    (Nature.VALID.value, "有效投诉"),
-    (Nature.ASSIST.value, "协助处理投诉"),
-    (Nature.INVALID.value, "无效投诉"),
-    (UNASSESSED, "待判定"),
-]
-NATURE_NAMES = dict(NATURES)
+UNASSESSED_NAME = "待判定"  # the report's own column: complaints not yet judged
 UNCATEGORISED_NAME = "未分类"
-# SPEC §5: callbacks a month each manager must make himself.
-CALLBACK_QUOTAS: dict[str, int] = {Role.CS_MANAGER: 3, Role.DIRECTOR: 1}
+# The report is the company's Chinese document, whatever language the page around it speaks.
+REPORT_LANGUAGE = "zh-hans"
 SHARE_OF_TOTAL_DECIMALS = 2  # the source report: two decimals for shares of the total …
 SHARE_OF_VALID_DECIMALS = 1  # … and one for shares of valid complaints
-_STILL_WORKING = [Status.RECEIVED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RECTIFYING]
+# The KPIs shown for each office (kpis_by_office), in their order.
+OFFICE_KPI_CODES = (
+    "forwarded_in_time",
+    "resolved_in_time",
+    "callback_rate",
+    "callback_in_time",
+    "satisfaction",
+    "repeat_rate",
+    "valid_per_households",
+)
+
+
+def natures() -> list[tuple[str, str]]:
+    """The report's columns of nature, (code, name): every complaint nature under its own label, in the
+    report's language, then 待判定 for complaints not yet judged."""
+    with translation.override(REPORT_LANGUAGE):
+        return [*((n.value, str(n.label)) for n in Nature), (UNASSESSED, UNASSESSED_NAME)]
 
 
 class ReportAccessError(Exception):
@@ -114,7 +126,7 @@ def resolve_scope(
     if not can_view_reports(user):
         raise ReportAccessError(403, _("您的角色不能查看投诉统计报表。"))
     code = (office_code or "").strip()
-    mine = Office.objects.all() if user.is_company_wide else user.offices.all()
+    mine = covered_offices(user)
     if limit is not None:
         mine = mine.filter(pk__in=list(limit))
     if code:
@@ -192,6 +204,7 @@ class _Cell:
     cb_late_pending: int = 0
     satisfied: int = 0
     reopened: int = 0
+    ended_unsatisfied: int = 0
     repeat: int = 0
 
 
@@ -212,24 +225,26 @@ class _Row:
         return self.vals[0]
 
 
-def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetime) -> list[_Row]:
+def _flag(condition: Q) -> Case:
+    """A boolean column to group by: True where `condition` holds."""
+    return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+_GROUP_KEYS = ["cur", "office_id", "nature", "category_id", "is_merged"]
+
+
+def _grouped_counts(base: QuerySet[Complaint], period: Period, as_of: dt.datetime) -> QuerySet:
+    """The complaints of the period and the one before, grouped (period × office × nature × category
+    × merged), with every count of a _Cell as a conditional count."""
     prev = period.previous()
-    qs = (
+    return (
         base.filter(received_at__gte=prev.start, received_at__lt=period.end)
         .annotate(
-            cur=Case(
-                When(received_at__gte=period.start, then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            ),
-            is_merged=Case(
-                When(status=Status.MERGED, then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            ),
+            cur=_flag(Q(received_at__gte=period.start)),
+            is_merged=_flag(Q(status=Status.MERGED)),
         )
         .order_by()
-        .values("cur", "office_id", "nature", "category_id", "is_merged")
+        .values(*_GROUP_KEYS)
         .annotate(
             n=Count("id"),
             direct=Count("id", filter=Q(received_by_company=True)),
@@ -243,7 +258,8 @@ def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetim
             # 处理: resolved (the latest resolution counts), or still being worked on past the limit.
             res_den=Count(
                 "id",
-                filter=Q(resolved_at__isnull=False) | Q(status__in=_STILL_WORKING, resolve_due_at__lt=as_of),
+                filter=Q(resolved_at__isnull=False)
+                | Q(status__in=sorted(UNRESOLVED_STATUSES), resolve_due_at__lt=as_of),
             ),
             res_ok=Count("id", filter=Q(resolved_at__isnull=False, resolved_at__lte=F("resolve_due_at"))),
             handled=Count("id", filter=Q(resolved_at__isnull=False) | Q(reopen_count__gt=0)),
@@ -267,30 +283,36 @@ def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetim
             # Satisfied at the first callback: satisfied now and never sent back for rectification.
             satisfied=Count("id", filter=Q(satisfaction__in=list(SATISFIED_VALUES), reopen_count=0)),
             reopened=Count("id", filter=Q(reopen_count__gt=0)),
+            # Sent back for rectification, then closed other than "satisfied" (mediation, non-co-operation…):
+            # a manager's decision with a recorded reason (services.close), counted here.
+            ended_unsatisfied=Count(
+                "id",
+                filter=Q(status=Status.CLOSED, reopen_count__gt=0) & ~Q(close_outcome=CloseOutcome.RESOLVED),
+            ),
             repeat=Count("id", filter=Q(repeat_of__isnull=False)),
         )
     )
+
+
+def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetime) -> list[_Row]:
+    qs = _grouped_counts(base, period, as_of)
     # Run the compiled query on a plain cursor: counts need none of the ORM's per-value converters
     # (16 columns × every group), and the columns come back in this order.
-    keys = ["cur", "office_id", "nature", "category_id", "is_merged"]
-    sql, params = qs.values_list(*keys, *_ALL_FIELDS).query.get_compiler(using=qs.db).as_sql()
+    sql, params = qs.values_list(*_GROUP_KEYS, *_ALL_FIELDS).query.get_compiler(using=qs.db).as_sql()
     with connections[qs.db].cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    rows = []
-    for cur, office_id, nature, category_id, is_merged, *counts in fetched:
-        vals = tuple(counts)  # COUNT is never NULL; both drivers hand back ints
-        rows.append(
-            _Row(
-                current=bool(cur),
-                office_id=office_id,
-                nature=nature or UNASSESSED,
-                category_id=category_id,
-                merged=bool(is_merged),
-                vals=vals,
-            )
+    return [
+        _Row(
+            current=bool(cur),
+            office_id=office_id,
+            nature=nature or UNASSESSED,
+            category_id=category_id,
+            merged=bool(is_merged),
+            vals=tuple(counts),  # COUNT is never NULL; both drivers hand back ints
         )
-    return rows
+        for cur, office_id, nature, category_id, is_merged, *counts in fetched
+    ]
 
 
 class PercentileCont(Aggregate):
@@ -344,7 +366,7 @@ def _resolution_hours(base: QuerySet[Complaint], period: Period) -> dict[bool, H
             )
         return out
     # The period is told in SQL: converting every received_at back to a datetime costs more here.
-    cur = Case(When(current[True], then=Value(True)), default=Value(False), output_field=BooleanField())
+    cur = _flag(current[True])
     hours: dict[bool, list[float]] = {True: [], False: []}
     for is_current, h in qs.annotate(cur=cur).values_list("cur", "hours"):
         hours[bool(is_current)].append(max(0.0, float(h)))
@@ -375,50 +397,59 @@ class _Managers:
     total: int = 0
 
 
-def _manager_quotas(offices: list[Office], scope: Scope, period: Period) -> dict[bool, _Managers]:
-    """Each CS-centre manager and office director of the scope, and their own callbacks in the period."""
-    users = User.objects.filter(role__in=list(CALLBACK_QUOTAS), is_active=True)
+def _managers_of(offices: list[Office]) -> list[User]:
+    """The active CS-centre managers and office directors (the roles with a callback quota) of the offices."""
+    users = User.objects.filter(role__in=list(CALLBACK_QUOTA), is_active=True)
     users = users.filter(offices__in=[o.pk for o in offices]).distinct().order_by("username")
-    users_list = list(users.prefetch_related("offices"))
-    prev = period.previous()
+    return list(users.prefetch_related("offices"))
+
+
+def _own_callbacks(users: list[User], period: Period) -> dict[tuple[bool, int], int]:
+    """Callbacks each user made himself, by (in the period?, user id), over the period and the one before."""
     made: dict[tuple[bool, int], int] = defaultdict(int)
-    if users_list:
-        qs = (
-            Callback.objects.filter(by__in=[u.pk for u in users_list], at__gte=prev.start, at__lt=period.end)
-            .annotate(
-                cur=Case(
-                    When(at__gte=period.start, then=Value(True)),
-                    default=Value(False),
-                    output_field=BooleanField(),
-                )
-            )
-            .order_by()
-            .values("cur", "by_id")
-            .annotate(n=Count("id"))
+    if not users:
+        return made
+    qs = (
+        Callback.objects.filter(
+            by__in=[u.pk for u in users], at__gte=period.previous().start, at__lt=period.end
         )
-        for r in qs:
-            made[(bool(r["cur"]), r["by_id"])] += r["n"]
+        .annotate(cur=_flag(Q(at__gte=period.start)))
+        .order_by()
+        .values("cur", "by_id")
+        .annotate(n=Count("id"))
+    )
+    for r in qs:
+        made[(bool(r["cur"]), r["by_id"])] += r["n"]
+    return made
+
+
+def _manager_json(u: User, callbacks: int, quota: int, in_scope: set[int]) -> dict:
+    return {
+        "username": u.username,
+        "name": str(u),
+        "role": u.role,
+        "role_name": str(u.get_role_display()),
+        "offices": sorted(o.code for o in u.offices.all() if o.pk in in_scope),
+        "callbacks": callbacks,
+        "quota": quota,
+        "met": callbacks >= quota,
+    }
+
+
+def _manager_quotas(offices: list[Office], period: Period) -> dict[bool, _Managers]:
+    """Each CS-centre manager and office director of the scope, and their own callbacks in the period
+    (True) and the one before (False)."""
+    users = _managers_of(offices)
+    made = _own_callbacks(users, period)
     in_scope = {o.pk for o in offices}
     out = {}
     for cur in (True, False):
         m = _Managers()
-        for u in users_list:
-            quota = CALLBACK_QUOTAS[u.role] * period.months
-            n = made[(cur, u.pk)]
+        for u in users:
+            row = _manager_json(u, made[(cur, u.pk)], callback_quota(u.role, period.months), in_scope)
             m.total += 1
-            m.met += n >= quota
-            m.rows.append(
-                {
-                    "username": u.username,
-                    "name": str(u),
-                    "role": u.role,
-                    "role_name": str(u.get_role_display()),
-                    "offices": sorted(o.code for o in u.offices.all() if o.pk in in_scope),
-                    "callbacks": n,
-                    "quota": quota,
-                    "met": n >= quota,
-                }
-            )
+            m.met += row["met"]
+            m.rows.append(row)
         out[cur] = m
     return out
 
@@ -449,11 +480,12 @@ def _by_nature(rows: list[_Row], attr: str = "n") -> dict:
     per_nature: dict[str, list[_Row]] = defaultdict(list)
     for r in rows:
         per_nature[r.nature].append(r)
-    counts = [getattr(_totals(per_nature[code]), attr) for code, _name in NATURES]
+    columns = natures()
+    counts = [getattr(_totals(per_nature[code]), attr) for code, _name in columns]
     shares = largest_remainder(counts, SHARE_OF_TOTAL_DECIMALS)
     return {
         code: {"name": name, "count": n, "share": num(s)}
-        for (code, name), n, s in zip(NATURES, counts, shares, strict=True)
+        for (code, name), n, s in zip(columns, counts, shares, strict=True)
     }
 
 
@@ -561,6 +593,15 @@ def _kpis(
             "回访不满意转整改的投诉 ÷ 已处理的投诉",
         ),
         _rate_kpi(
+            "ended_unsatisfied_rate",
+            "整改后未满意结案率",
+            t.ended_unsatisfied,
+            t.reopened,
+            "—",
+            lambda v: None,
+            "整改过、最终未以“投诉人满意”结案（调解、不予配合等，须经理决定并写明原因）的投诉 ÷ 整改过的投诉",
+        ),
+        _rate_kpi(
             "valid_per_households",
             "有效投诉率（占户数）",
             v.n,
@@ -599,7 +640,8 @@ def _kpis(
             managers.total,
             "100%",
             lambda v: v >= 100,
-            "完成每月回访指标（客服中心经理≥3次、管理处主任≥1次）的人数 ÷ 应完成人数",
+            f"完成每月回访指标（客服中心经理≥{CALLBACK_QUOTA[Role.CS_MANAGER]}次、"
+            f"管理处主任≥{CALLBACK_QUOTA[Role.DIRECTOR]}次）的人数 ÷ 应完成人数",
         ),
     ]
     return {x["code"]: x for x in k}
@@ -623,6 +665,236 @@ def company_name() -> str:
     return company.name if company else ""
 
 
+# ---------------------------------------------------------------------------------------------
+# the parts of the report
+
+
+@dataclass
+class _Rows:
+    """The grouped rows of both periods: all of them, the merged ones, and the rest by period."""
+
+    all: list[_Row]
+    merged: list[_Row]
+    counted: list[_Row]  # not merged, both periods
+    current: list[_Row]
+    previous: list[_Row]
+
+    @classmethod
+    def split(cls, rows: list[_Row]) -> _Rows:
+        counted = [r for r in rows if not r.merged]
+        return cls(
+            all=rows,
+            merged=[r for r in rows if r.merged],
+            counted=counted,
+            current=[r for r in counted if r.current],
+            previous=[r for r in counted if not r.current],
+        )
+
+
+def _offices_shown(scope: Scope, rows: list[_Row]) -> list[Office]:
+    """The scope's fixed list, or every active office plus any with complaints."""
+    if scope.offices is not None:
+        return scope.offices
+    seen = {r.office_id for r in rows}
+    return list(Office.objects.filter(Q(is_active=True) | Q(pk__in=seen)).order_by("code"))
+
+
+def _categories_shown(rows: list[_Row]) -> list[Category | None]:
+    """Every active category plus any with complaints, then None (未分类) if a valid complaint has none."""
+    seen = {r.category_id for r in rows if r.category_id is not None}
+    categories: list[Category | None] = list(
+        Category.objects.filter(Q(is_active=True) | Q(pk__in=seen)).order_by("order", "code")
+    )
+    if any(r.category_id is None and r.nature == Nature.VALID for r in rows):
+        categories.append(None)
+    return categories
+
+
+def _pk(c: Category | None) -> int | None:
+    return c.pk if c else None
+
+
+def _column_code(c: Category | None) -> str:
+    """A category's code as the key of an annex column ("" for 未分类)."""
+    return c.code if c else ""
+
+
+def _index(rows: list[_Row]) -> dict[tuple, int]:
+    """Counts by (office, nature, category), (office, nature) and (nature, category), summed once."""
+    idx: dict[tuple, int] = defaultdict(int)
+    for r in rows:
+        idx[(r.office_id, r.nature, r.category_id)] += r.n
+        idx[(r.office_id, r.nature)] += r.n
+        idx[(r.nature, r.category_id)] += r.n
+    return idx
+
+
+def _valid_by_category(idx: dict[tuple, int], categories: list[Category | None]) -> list[dict]:
+    """Valid complaints by category (share of valid, one decimal), largest first."""
+    counts = [idx.get((Nature.VALID.value, _pk(c)), 0) for c in categories]
+    shares = largest_remainder(counts, SHARE_OF_VALID_DECIMALS)
+    by_cat = [
+        {**_category_json(c), "count": n, "share": num(s)}
+        for c, n, s in zip(categories, counts, shares, strict=True)
+    ]
+    order = {id(x): i for i, x in enumerate(by_cat)}
+    by_cat.sort(key=lambda x: (-x["count"], order[id(x)]))
+    return by_cat
+
+
+def _valid_by_office(idx: dict[tuple, int], offices: list[Office]) -> list[dict]:
+    """Valid complaints by office (share of valid, one decimal), largest first."""
+    counts = [idx.get((o.pk, Nature.VALID.value), 0) for o in offices]
+    shares = largest_remainder(counts, SHARE_OF_VALID_DECIMALS)
+    by_office = [
+        {
+            **_office_json(o),
+            "count": n,
+            "share": num(s),
+            "households": o.households,
+            "per_100_households": num(rate(n, o.households, 2)),
+        }
+        for o, n, s in zip(offices, counts, shares, strict=True)
+    ]
+    by_office.sort(key=lambda x: (-x["count"], x["code"]))
+    return by_office
+
+
+def _is_valid(r: _Row) -> bool:
+    return r.nature == Nature.VALID
+
+
+def _figures(rows: list[_Row], merged: int, offices: list[Office], categories: list[Category | None]) -> dict:
+    """The figures of one period: totals, by nature, company intake, valid by category and by office."""
+    idx = _index(rows)
+    return {
+        "total": _sum(rows),
+        "by_nature": _by_nature(rows),
+        "major": _sum(rows, "major"),
+        "valid": _sum(rows, pred=_is_valid),
+        "direct": {"total": _sum(rows, "direct"), "by_nature": _by_nature(rows, "direct")},
+        "valid_by_category": _valid_by_category(idx, categories),
+        "valid_by_office": _valid_by_office(idx, offices),
+        "merged": merged,
+    }
+
+
+def _annex(
+    title: str,
+    columns: list[dict],
+    offices: list[Office],
+    counts: list[dict[str, int]],
+    decimals: int,
+    shares: dict[str, float | None],
+) -> dict:
+    """An annex table: a row of `counts` for each office (+ its total and its share of all, with
+    `decimals`), and the totals of every column with their `shares`."""
+    rows = [
+        {"office": _office_json(o), "counts": c, "total": sum(c.values())}
+        for o, c in zip(offices, counts, strict=True)
+    ]
+    for row, s in zip(rows, largest_remainder([r["total"] for r in rows], decimals), strict=True):
+        row["share"] = num(s)
+    totals = {col["code"]: sum(r["counts"][col["code"]] for r in rows) for col in columns}
+    total = sum(totals.values())
+    return {
+        "title": title,
+        "columns": columns,
+        "rows": rows,
+        "totals": {
+            "counts": totals,
+            "total": total,
+            "share": 100.0 if total else None,
+            "shares": {k: shares[k] for k in totals},
+        },
+    }
+
+
+def _annex1(offices: list[Office], idx: dict[tuple, int], by_nature: dict) -> dict:
+    """Annex 1: office × nature (+ row totals, share of the total with two decimals)."""
+    columns = natures()
+    return _annex(
+        "附件1：客户投诉汇总表",
+        [{"code": code, "name": name} for code, name in columns],
+        offices,
+        [{code: idx.get((o.pk, code), 0) for code, _name in columns} for o in offices],
+        SHARE_OF_TOTAL_DECIMALS,
+        {code: v["share"] for code, v in by_nature.items()},
+    )
+
+
+def _annex2(
+    offices: list[Office], categories: list[Category | None], idx: dict[tuple, int], by_category: list[dict]
+) -> dict:
+    """Annex 2: office × category, valid complaints only (+ totals, share of valid with one decimal)."""
+    return _annex(
+        "附件2：有效投诉汇总表",
+        [{"code": _column_code(c), "name": (c.name if c else UNCATEGORISED_NAME)} for c in categories],
+        offices,
+        [
+            {_column_code(c): idx.get((o.pk, Nature.VALID.value, _pk(c)), 0) for c in categories}
+            for o in offices
+        ],
+        SHARE_OF_VALID_DECIMALS,
+        {(x["code"] or ""): x["share"] for x in by_category},
+    )
+
+
+def _top_offices(valid_by_office: list[dict], annex2: dict) -> list[dict]:
+    """The (up to three) offices with the most valid complaints and their leading categories."""
+    names = {col["code"]: col["name"] for col in annex2["columns"]}
+    order = list(names)
+    top = []
+    for entry in valid_by_office[:3]:
+        if entry["count"] == 0:
+            break
+        row = next(r for r in annex2["rows"] if r["office"]["code"] == entry["code"])
+        leading = sorted(
+            ((k, n) for k, n in row["counts"].items() if n), key=lambda kn: (-kn[1], order.index(kn[0]))
+        )[:3]
+        top.append(
+            {
+                **{k: entry[k] for k in ("code", "name", "count", "share")},
+                "categories": [{"code": k or None, "name": names[k], "count": n} for k, n in leading],
+            }
+        )
+    return top
+
+
+def _kpis_by_office(rows: list[_Row], offices: list[Office]) -> list[dict]:
+    """The period's office KPIs (OFFICE_KPI_CODES) for each office."""
+    by_office: dict[int, list[_Row]] = defaultdict(list)
+    for r in rows:
+        by_office[r.office_id].append(r)
+    out = []
+    for o in offices:
+        orows = by_office[o.pk]
+        k = _kpis(orows, (0, None, None), o.households, _Managers())
+        out.append(
+            {
+                "office": _office_json(o),
+                "total": _sum(orows),
+                "valid": _sum(orows, pred=_is_valid),
+                **{code: k[code]["value"] for code in OFFICE_KPI_CODES},
+            }
+        )
+    return out
+
+
+def _masthead(scope: Scope, period: Period, offices: list[Office], as_of: dt.datetime) -> dict:
+    """Title, issuer, company, period, scope and the time the figures stand at."""
+    company = company_name()
+    where = scope.office.name if scope.office else company
+    return {
+        "title": f"{where}{period.label}客户投诉工作月报",
+        "issuer": "品质管理部" if scope.kind == "company" else f"{where}管理处",
+        "company": company,
+        "period": period.as_json(),
+        "scope": scope.as_json(offices),
+        "as_of": timezone.localtime(as_of).isoformat(timespec="seconds"),
+    }
+
+
 def compute(
     user: User,
     period: Period,
@@ -637,211 +909,33 @@ def compute(
     as_of = as_of or timezone.now()
     scope = resolve_scope(user, office, limit)
     base = scoped_complaints(user, scope)
-    all_rows = _complaint_rows(base, period, as_of)
-    merged_rows = [r for r in all_rows if r.merged]
-    rows_all_periods = [r for r in all_rows if not r.merged]
-    cur = [r for r in rows_all_periods if r.current]
-    prev = [r for r in rows_all_periods if not r.current]
-
-    # Offices shown: the scope's fixed list, or every active office plus any with complaints.
-    if scope.offices is not None:
-        offices = scope.offices
-    else:
-        seen = {r.office_id for r in all_rows}
-        offices = list(Office.objects.filter(Q(is_active=True) | Q(pk__in=seen)).order_by("code"))
+    rows = _Rows.split(_complaint_rows(base, period, as_of))
+    offices = _offices_shown(scope, rows.all)
     households = sum(o.households for o in offices)
-
-    seen_cats = {r.category_id for r in rows_all_periods if r.category_id is not None}
-    categories: list[Category | None] = list(
-        Category.objects.filter(Q(is_active=True) | Q(pk__in=seen_cats)).order_by("order", "code")
-    )
-    if any(r.category_id is None and r.nature == Nature.VALID for r in rows_all_periods):
-        categories.append(None)
-    cat_key = {None: None, **{c.pk: c.code for c in categories if c is not None}}
-
+    categories = _categories_shown(rows.counted)
     hours = _resolution_hours(base, period)
-    managers = _manager_quotas(offices, scope, period)
+    managers = _manager_quotas(offices, period)
 
-    def index(rows: list[_Row]) -> dict[tuple, int]:
-        """Counts by (office, nature, category), (office, nature) and (nature, category), summed once."""
-        idx: dict[tuple, int] = defaultdict(int)
-        for r in rows:
-            idx[(r.office_id, r.nature, r.category_id)] += r.n
-            idx[(r.office_id, r.nature)] += r.n
-            idx[(r.nature, r.category_id)] += r.n
-        return idx
-
-    def figures(rows: list[_Row], current: bool) -> dict:
-        idx = index(rows)
-        total = _sum(rows)
-        valid = _sum(rows, pred=lambda r: r.nature == Nature.VALID)
-        # valid by category (share of valid, one decimal), largest first
-        cat_counts = [idx.get((Nature.VALID.value, c.pk if c else None), 0) for c in categories]
-        cat_shares = largest_remainder(cat_counts, SHARE_OF_VALID_DECIMALS)
-        by_cat = [
-            {**_category_json(c), "count": n, "share": num(s)}
-            for c, n, s in zip(categories, cat_counts, cat_shares, strict=True)
-        ]
-        order = {id(x): i for i, x in enumerate(by_cat)}
-        by_cat.sort(key=lambda x: (-x["count"], order[id(x)]))
-        # valid by office (share of valid, one decimal), largest first
-        off_counts = [idx.get((o.pk, Nature.VALID.value), 0) for o in offices]
-        off_shares = largest_remainder(off_counts, SHARE_OF_VALID_DECIMALS)
-        by_office = [
-            {
-                **_office_json(o),
-                "count": n,
-                "share": num(s),
-                "households": o.households,
-                "per_100_households": num(rate(n, o.households, 2)),
-            }
-            for o, n, s in zip(offices, off_counts, off_shares, strict=True)
-        ]
-        by_office.sort(key=lambda x: (-x["count"], x["code"]))
-        return {
-            "total": total,
-            "by_nature": _by_nature(rows),
-            "major": _sum(rows, "major"),
-            "valid": valid,
-            "direct": {"total": _sum(rows, "direct"), "by_nature": _by_nature(rows, "direct")},
-            "valid_by_category": by_cat,
-            "valid_by_office": by_office,
-            "merged": _sum(merged_rows, pred=lambda r: r.current == current),
-            "_cat_counts": dict(zip([c.pk if c else None for c in categories], cat_counts, strict=True)),
-        }
-
-    now_fig = figures(cur, True)
-    idx = index(cur)
-    prev_fig = figures(prev, False)
-
-    # Annex 1: office × nature (+ row totals, share of the total with two decimals).
-    a1_rows = []
-    for o in offices:
-        counts = {code: idx.get((o.pk, code), 0) for code, _name in NATURES}
-        a1_rows.append({"office": _office_json(o), "counts": counts, "total": sum(counts.values())})
-    for row, s in zip(
-        a1_rows, largest_remainder([r["total"] for r in a1_rows], SHARE_OF_TOTAL_DECIMALS), strict=True
-    ):
-        row["share"] = num(s)
-    a1_tot = {code: sum(r["counts"][code] for r in a1_rows) for code, _name in NATURES}
-    annex1 = {
-        "title": "附件1：客户投诉汇总表",
-        "columns": [{"code": code, "name": name} for code, name in NATURES],
-        "rows": a1_rows,
-        "totals": {
-            "counts": a1_tot,
-            "total": sum(a1_tot.values()),
-            "share": 100.0 if sum(a1_tot.values()) else None,
-            "shares": {code: v["share"] for code, v in now_fig["by_nature"].items()},
-        },
-    }
-
-    # Annex 2: office × category, valid complaints only (+ totals, share of valid with one decimal).
-    a2_rows = []
-    for o in offices:
-        counts = {
-            cat_key[c.pk if c else None] or "": idx.get((o.pk, Nature.VALID.value, c.pk if c else None), 0)
-            for c in categories
-        }
-        a2_rows.append({"office": _office_json(o), "counts": counts, "total": sum(counts.values())})
-    for row, s in zip(
-        a2_rows, largest_remainder([r["total"] for r in a2_rows], SHARE_OF_VALID_DECIMALS), strict=True
-    ):
-        row["share"] = num(s)
-    a2_tot = {
-        k: sum(r["counts"][k] for r in a2_rows)
-        for k in (cat_key[c.pk if c else None] or "" for c in categories)
-    }
-    cat_share = {(x["code"] or ""): x["share"] for x in now_fig["valid_by_category"]}
-    annex2 = {
-        "title": "附件2：有效投诉汇总表",
-        "columns": [
-            {"code": (c.code if c else ""), "name": (c.name if c else UNCATEGORISED_NAME)} for c in categories
-        ],
-        "rows": a2_rows,
-        "totals": {
-            "counts": a2_tot,
-            "total": sum(a2_tot.values()),
-            "share": 100.0 if sum(a2_tot.values()) else None,
-            "shares": {k: cat_share[k] for k in a2_tot},
-        },
-    }
-
-    # The offices with the most valid complaints and their leading categories.
-    top_offices = []
-    for entry in now_fig["valid_by_office"][:3]:
-        if entry["count"] == 0:
-            break
-        row = next(r for r in a2_rows if r["office"]["code"] == entry["code"])
-        names = {col["code"]: col["name"] for col in annex2["columns"]}
-        leading = sorted(
-            ((k, n) for k, n in row["counts"].items() if n), key=lambda kn: (-kn[1], list(names).index(kn[0]))
-        )[:3]
-        top_offices.append(
-            {
-                **{k: entry[k] for k in ("code", "name", "count", "share")},
-                "categories": [{"code": k or None, "name": names[k], "count": n} for k, n in leading],
-            }
-        )
-
-    # KPIs, for the company/scope and for each office.
-    kpis = _with_previous(
-        _kpis(cur, hours[True], households, managers[True]),
-        _kpis(prev, hours[False], households, managers[False]),
-    )
-    office_kpi_codes = (
-        "forwarded_in_time",
-        "resolved_in_time",
-        "callback_rate",
-        "callback_in_time",
-        "satisfaction",
-        "repeat_rate",
-        "valid_per_households",
-    )
-    kpis_by_office = []
-    cur_by_office: dict[int, list[_Row]] = defaultdict(list)
-    for r in cur:
-        cur_by_office[r.office_id].append(r)
-    for o in offices:
-        orows = cur_by_office[o.pk]
-        k = _kpis(orows, (0, None, None), o.households, _Managers())
-        kpis_by_office.append(
-            {
-                "office": _office_json(o),
-                "total": _sum(orows),
-                "valid": _sum(orows, pred=lambda r: r.nature == Nature.VALID),
-                **{code: k[code]["value"] for code in office_kpi_codes},
-            }
-        )
-
-    company = company_name()
-    where = scope.office.name if scope.office else company
+    now = _figures(rows.current, _sum(rows.merged, pred=lambda r: r.current), offices, categories)
+    before = _figures(rows.previous, _sum(rows.merged, pred=lambda r: not r.current), offices, categories)
+    idx = _index(rows.current)
+    annex2 = _annex2(offices, categories, idx, now["valid_by_category"])
     report = {
-        "title": f"{where}{period.label}客户投诉工作月报",
-        "issuer": "品质管理部" if scope.kind == "company" else f"{where}管理处",
-        "company": company,
-        "period": period.as_json(),
-        "scope": scope.as_json(offices),
-        "as_of": timezone.localtime(as_of).isoformat(timespec="seconds"),
-        "direct": now_fig["direct"],
-        "total": now_fig["total"],
-        "by_nature": now_fig["by_nature"],
-        "major": now_fig["major"],
-        "merged": now_fig["merged"],
-        "valid": now_fig["valid"],
+        **_masthead(scope, period, offices, as_of),
+        **{k: now[k] for k in ("direct", "total", "by_nature", "major", "merged", "valid")},
         "households": households,
-        "valid_by_category": now_fig["valid_by_category"],
-        "valid_by_office": now_fig["valid_by_office"],
-        "top_offices": top_offices,
-        "annex1": annex1,
+        "valid_by_category": now["valid_by_category"],
+        "valid_by_office": now["valid_by_office"],
+        "top_offices": _top_offices(now["valid_by_office"], annex2),
+        "annex1": _annex1(offices, idx, now["by_nature"]),
         "annex2": annex2,
-        "kpis": kpis,
-        "kpis_by_office": kpis_by_office,
+        "kpis": _with_previous(
+            _kpis(rows.current, hours[True], households, managers[True]),
+            _kpis(rows.previous, hours[False], households, managers[False]),
+        ),
+        "kpis_by_office": _kpis_by_office(rows.current, offices),
         "managers": managers[True].rows,
-        "previous": {
-            "period": period.previous().as_json(),
-            **{k: v for k, v in prev_fig.items() if not k.startswith("_")},
-        },
+        "previous": {"period": period.previous().as_json(), **before},
         "summary": [],
     }
     if with_summary:

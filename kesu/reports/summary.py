@@ -16,6 +16,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import StrIndex
@@ -23,7 +24,10 @@ from django.db.models.lookups import GreaterThan
 
 from kesu.complaints.choices import Nature, Status
 from kesu.complaints.models import Category, Complaint
+from kesu.complaints.policy import CALLBACK_QUOTA
+from kesu.org.choices import Role
 
+from .monthly import UNASSESSED
 from .period import Period
 
 # Words every complaint uses; they say nothing about the problem.
@@ -117,16 +121,9 @@ def pick_examples(rows: list[tuple[str, str, str]], words: list[str], limit: int
     return out
 
 
-def _keywords(
-    samples: list[tuple[str, str, str]],
-    corpus_df: Counter,
-    corpus_n: int,
-    docs: list[set[str]] | None = None,
-) -> list[str]:
-    """Up to MAX_KEYWORDS distinctive words, each covering complaints the earlier ones do not.
-    `docs`: the samples' words, when the caller has already cut them."""
-    if docs is None:
-        docs = [_tokens(s) for s, _c, _n in samples]
+def _keywords(docs: list[set[str]], corpus_df: Counter, corpus_n: int) -> list[str]:
+    """Up to MAX_KEYWORDS distinctive words of `docs` (the words of each complaint), each covering
+    complaints the earlier ones do not."""
     df: Counter = Counter()
     for d in docs:
         df.update(d)
@@ -174,44 +171,39 @@ def _holiday_names(period: Period) -> set[str]:
     return names
 
 
-def write_summary(
-    report: dict, base: QuerySet[Complaint], period: Period, categories: list[Category | None]
-) -> list[dict]:
-    this, last = ("本月", "上月") if period.months == 1 else ("本期", "上期")
-    company_scope = report["scope"]["type"] != "office"
-    prev = report["previous"]
-    cohort = base.filter(received_at__gte=period.start, received_at__lt=period.end).exclude(
-        status=Status.MERGED
-    )
-    sections: list[dict] = []
+# ---------------------------------------------------------------------------------------------
+# the words of the complaints: samples, distinctive words, exact counts
 
-    # 1. Overall
-    n = report["by_nature"]
-    if report["total"] == 0:
-        overall = [f"{this}未受理客户投诉（{last} {prev['total']} 宗）。"]
-    else:
-        parts = [
-            f"{v['name']} {v['count']} 宗，占 {_fmt_share(v['share'], 2)}"
-            for code, v in n.items()
-            if v["count"] or code != "unassessed"
+Sample = tuple[str, str, str]  # search_text, content, complainant_name
+
+
+@dataclass
+class _Problems:
+    """What the summary quotes from the complaints: the leading valid categories, the latest complaints
+    of each and of the assist ones, their distinctive words, the seasonal words, and exact counts
+    (keys c{category}_{word}, a_{word}, s_{seasonal word})."""
+
+    leading: list[dict]
+    samples: dict[str | None, list[Sample]]
+    words: dict[str | None, list[str]]
+    assist_sample: list[Sample]
+    assist_words: list[str]
+    seasonal: list[tuple[str, str, str]]  # word, why, what to do
+    counts: dict[str, int]
+
+
+def _latest(qs: QuerySet[Complaint]) -> list[Sample]:
+    return list(
+        qs.order_by("-received_at", "-id").values_list("search_text", "content", "complainant_name")[
+            :SAMPLE_PER_CATEGORY
         ]
-        text = (
-            f"{this}共受理客户投诉 {report['total']} 宗，较{last}（{prev['total']} 宗）"
-            f"{_change(report['total'], prev['total'])}。其中" + "；".join(parts) + "。"
-        )
-        text += f"重大投诉 {report['major']} 宗。" if report["major"] else "无重大投诉。"
-        direct = report["direct"]["total"]
-        if company_scope:
-            text += f"公司直接受理 {direct} 宗。" if direct else "公司未直接受理投诉。"
-        if report["merged"]:
-            text += f"另有 {report['merged']} 宗为多人反映同一问题，已合并处理，不重复统计。"
-        overall = [text]
-    sections.append({"heading": "一、投诉总体情况", "paragraphs": overall})
+    )
 
-    # 2. Valid complaints: leading categories and their main problems
-    leading = [c for c in report["valid_by_category"] if c["count"]][:3]
-    cat_by_code = {(c.code if c else None): c for c in categories}
-    samples: dict[str | None, list[tuple[str, str, str]]] = {}
+
+def _category_samples(
+    cohort: QuerySet[Complaint], leading: list[dict], cat_by_code: dict
+) -> dict[str | None, list[Sample]]:
+    samples = {}
     for entry in leading:
         cat = cat_by_code.get(entry["code"])
         qs = (
@@ -219,26 +211,46 @@ def write_summary(
             if cat
             else cohort.filter(nature=Nature.VALID, category__isnull=True)
         )
-        samples[entry["code"]] = list(
-            qs.order_by("-received_at", "-id").values_list("search_text", "content", "complainant_name")[
-                :SAMPLE_PER_CATEGORY
-            ]
-        )
-    assist_sample = list(
-        cohort.filter(nature=Nature.ASSIST)
-        .order_by("-received_at", "-id")
-        .values_list("search_text", "content", "complainant_name")[:SAMPLE_PER_CATEGORY]
-    )
+        samples[entry["code"]] = _latest(qs)
+    return samples
+
+
+def _distinctive_words(
+    samples: dict[str | None, list[Sample]], assist_sample: list[Sample]
+) -> tuple[dict[str | None, list[str]], list[str]]:
+    """Each leading category's words and the assist complaints', weighted against all the samples."""
     docs = {code: [_tokens(s) for s, _c, _n in rows] for code, rows in samples.items()}
     assist_docs = [_tokens(s) for s, _c, _n in assist_sample]
     corpus_df: Counter = Counter()
     for d in [*(d for ds in docs.values() for d in ds), *assist_docs]:
         corpus_df.update(d)
     corpus_n = sum(map(len, docs.values())) + len(assist_docs)
-    words = {code: _keywords(rows, corpus_df, corpus_n, docs[code]) for code, rows in samples.items()}
-    assist_words = _keywords(assist_sample, corpus_df, corpus_n, assist_docs)
+    words = {code: _keywords(docs[code], corpus_df, corpus_n) for code in samples}
+    return words, _keywords(assist_docs, corpus_df, corpus_n)
 
-    # Exact counts for every word used, and the seasonal words, in one query.
+
+def _seasonal_words(period: Period) -> list[tuple[str, str, str]]:
+    """Words of the season worth counting: 装修 around the Spring Festival, 孩子/小孩 in school holidays."""
+    holidays = _holiday_names(period)
+    months = {d.month for d in period.month_starts()}
+    seasonal = []
+    if "Spring Festival" in holidays:
+        seasonal.append(("装修", "春节假期前后", "应加强装修管理，提前公告节前节后的装修时间规定"))
+    if months & {1, 2, 7, 8}:
+        seasonal.append(("孩子", "适逢学校寒暑假", "应加强公共区域安全巡查和文明提示"))
+        seasonal.append(("小孩", "适逢学校寒暑假", "应加强公共区域安全巡查和文明提示"))
+    return seasonal
+
+
+def _word_counts(
+    cohort: QuerySet[Complaint],
+    leading: list[dict],
+    cat_by_code: dict,
+    words: dict[str | None, list[str]],
+    assist_words: list[str],
+    seasonal: list[tuple[str, str, str]],
+) -> dict[str, int]:
+    """Exact counts for every word used, and the seasonal words, in one query."""
     aggs: dict[str, Count] = {}
     for i, entry in enumerate(leading):
         cat = cat_by_code.get(entry["code"])
@@ -247,130 +259,171 @@ def write_summary(
             aggs[f"c{i}_{j}"] = Count("id", filter=cat_q & Q(nature=Nature.VALID) & _mentions(w))
     for j, w in enumerate(assist_words):
         aggs[f"a_{j}"] = Count("id", filter=Q(nature=Nature.ASSIST) & _mentions(w))
-    holidays = _holiday_names(period)
-    months = {d.month for d in period.month_starts()}
-    seasonal_words = []
-    if "Spring Festival" in holidays:
-        seasonal_words.append(("装修", "春节假期前后", "应加强装修管理，提前公告节前节后的装修时间规定"))
-    if months & {1, 2, 7, 8}:
-        seasonal_words.append(("孩子", "适逢学校寒暑假", "应加强公共区域安全巡查和文明提示"))
-        seasonal_words.append(("小孩", "适逢学校寒暑假", "应加强公共区域安全巡查和文明提示"))
-    for j, (w, _why, _advice) in enumerate(seasonal_words):
+    for j, (w, _why, _advice) in enumerate(seasonal):
         aggs[f"s_{j}"] = Count("id", filter=_mentions(w))
     # Only valid and assist complaints are counted (the cheap conditions first, so LIKE runs on few rows).
     scope_q = Q(nature__in=[Nature.VALID, Nature.ASSIST])
-    if not seasonal_words:  # only the leading categories' valid complaints and the assist ones matter
+    if not seasonal:  # only the leading categories' valid complaints and the assist ones matter
         cats = [cat_by_code.get(e["code"]) for e in leading]
         scope_q = Q(nature=Nature.ASSIST) | Q(nature=Nature.VALID, category__in=[c for c in cats if c])
         if None in cats:
             scope_q |= Q(nature=Nature.VALID, category__isnull=True)
-    counts = cohort.filter(scope_q).aggregate(**aggs) if aggs else {}
+    return cohort.filter(scope_q).aggregate(**aggs) if aggs else {}
 
-    paras = []
+
+def _problems(
+    report: dict, cohort: QuerySet[Complaint], period: Period, categories: list[Category | None]
+) -> _Problems:
+    leading = [c for c in report["valid_by_category"] if c["count"]][:3]
+    cat_by_code = {(c.code if c else None): c for c in categories}
+    samples = _category_samples(cohort, leading, cat_by_code)
+    assist_sample = _latest(cohort.filter(nature=Nature.ASSIST))
+    words, assist_words = _distinctive_words(samples, assist_sample)
+    seasonal = _seasonal_words(period)
+    counts = _word_counts(cohort, leading, cat_by_code, words, assist_words, seasonal)
+    return _Problems(leading, samples, words, assist_sample, assist_words, seasonal, counts)
+
+
+def _quoted(words: list[str], key: str, counts: dict[str, int]) -> list[tuple[str, int]]:
+    """The words that some complaints use, with their exact counts (`key`_0, `key`_1 …)."""
+    found = [(w, counts.get(f"{key}_{j}", 0)) for j, w in enumerate(words)]
+    return [(w, k) for w, k in found if k]
+
+
+# ---------------------------------------------------------------------------------------------
+# the sections
+
+
+def _overall(report: dict, this: str, last: str, company_scope: bool) -> list[str]:
+    """一、投诉总体情况: the total against the period before, by nature, major, company intake, merged."""
+    prev_total = report["previous"]["total"]
+    if report["total"] == 0:
+        return [f"{this}未受理客户投诉（{last} {prev_total} 宗）。"]
+    parts = [
+        f"{v['name']} {v['count']} 宗，占 {_fmt_share(v['share'], 2)}"
+        for code, v in report["by_nature"].items()
+        if v["count"] or code != UNASSESSED
+    ]
+    text = (
+        f"{this}共受理客户投诉 {report['total']} 宗，较{last}（{prev_total} 宗）"
+        f"{_change(report['total'], prev_total)}。其中" + "；".join(parts) + "。"
+    )
+    text += f"重大投诉 {report['major']} 宗。" if report["major"] else "无重大投诉。"
+    direct = report["direct"]["total"]
+    if company_scope:
+        text += f"公司直接受理 {direct} 宗。" if direct else "公司未直接受理投诉。"
+    if report["merged"]:
+        text += f"另有 {report['merged']} 宗为多人反映同一问题，已合并处理，不重复统计。"
+    return [text]
+
+
+def _category_problems(i: int, entry: dict, problems: _Problems, last: str, before: int) -> str:
+    """One leading category: its count and share, and the problems its complaints speak of."""
+    text = (
+        f"{entry['name']}类 {entry['count']} 宗，占有效投诉的 {_fmt_share(entry['share'], 1)}"
+        f"（{last} {before} 宗）"
+    )
+    found = _quoted(problems.words[entry["code"]], f"c{i}", problems.counts)
+    if found:
+        text += "，主要问题涉及" + "、".join(f"“{w}”（{k} 宗）" for w, k in found)
+        examples = pick_examples(problems.samples[entry["code"]], [w for w, _k in found], 2)
+        if examples:
+            text += "，如：" + "；".join(f"“{e}”" for e in examples)
+    return text + "。"
+
+
+def _valid_problems(report: dict, problems: _Problems, this: str, last: str) -> list[str]:
+    """二、有效投诉主要问题: the leading categories and their main problems."""
     if report["valid"] == 0:
-        paras.append(f"{this}无有效投诉。")
-    else:
-        tops = "、".join(f"{c['name']}（{c['count']} 宗，{_fmt_share(c['share'], 1)}）" for c in leading)
-        paras.append(f"{this}有效投诉 {report['valid']} 宗，居前的类别为：{tops}。")
-        prev_cats = {c["code"]: c["count"] for c in prev["valid_by_category"]}
-        for i, entry in enumerate(leading):
-            text = (
-                f"{entry['name']}类 {entry['count']} 宗，占有效投诉的 {_fmt_share(entry['share'], 1)}"
-                f"（{last} {prev_cats.get(entry['code'], 0)} 宗）"
-            )
-            found = [
-                (w, counts.get(f"c{i}_{j}", 0))
-                for j, w in enumerate(words[entry["code"]])
-                if counts.get(f"c{i}_{j}", 0)
-            ]
-            if found:
-                text += "，主要问题涉及" + "、".join(f"“{w}”（{k} 宗）" for w, k in found)
-                examples = pick_examples(samples[entry["code"]], [w for w, _k in found], 2)
-                if examples:
-                    text += "，如：" + "；".join(f"“{e}”" for e in examples)
-            paras.append(text + "。")
-    sections.append({"heading": "二、有效投诉主要问题", "paragraphs": paras})
+        return [f"{this}无有效投诉。"]
+    leading = problems.leading
+    tops = "、".join(f"{c['name']}（{c['count']} 宗，{_fmt_share(c['share'], 1)}）" for c in leading)
+    paras = [f"{this}有效投诉 {report['valid']} 宗，居前的类别为：{tops}。"]
+    prev_cats = {c["code"]: c["count"] for c in report["previous"]["valid_by_category"]}
+    for i, entry in enumerate(leading):
+        paras.append(_category_problems(i, entry, problems, last, prev_cats.get(entry["code"], 0)))
+    return paras
 
-    # 3. Assist-type matters
-    a = n["assist"]["count"]
-    if a == 0:
-        assist_paras = [f"{this}无协助处理类投诉。"]
-    else:
-        text = f"{this}协助处理类投诉 {a} 宗，占投诉总数的 {_fmt_share(n['assist']['share'], 2)}"
-        found = [(w, counts.get(f"a_{j}", 0)) for j, w in enumerate(assist_words)]
-        found = [(w, k) for w, k in found if k]
-        if found:
-            text += "，较常见的是涉及" + "、".join(f"“{w}”（{k} 宗）" for w, k in found) + "的事项"
-            src = next((r for r in assist_sample if found[0][0] in r[1]), None)
-            if src:
-                text += f"，如“{mask(example_clause(src[1], found[0][0]), [src[2]])}”"
-        assist_paras = [text + "。此类投诉虽非公司责任，仍应积极协调，耐心做好解释和跟进工作。"]
-    sections.append({"heading": "三、协助处理类投诉", "paragraphs": assist_paras})
 
-    # 4. Changes from the previous period, and the season
-    changes = []
-    prev_cats = {c["code"]: c["count"] for c in prev["valid_by_category"]}
+def _assist_matters(report: dict, problems: _Problems, this: str) -> list[str]:
+    """三、协助处理类投诉: how many, the matters they most often concern, an example."""
+    assist = report["by_nature"]["assist"]
+    if assist["count"] == 0:
+        return [f"{this}无协助处理类投诉。"]
+    text = f"{this}协助处理类投诉 {assist['count']} 宗，占投诉总数的 {_fmt_share(assist['share'], 2)}"
+    found = _quoted(problems.assist_words, "a", problems.counts)
+    if found:
+        text += "，较常见的是涉及" + "、".join(f"“{w}”（{k} 宗）" for w, k in found) + "的事项"
+        src = next((r for r in problems.assist_sample if found[0][0] in r[1]), None)
+        if src:
+            text += f"，如“{mask(example_clause(src[1], found[0][0]), [src[2]])}”"
+    return [text + "。此类投诉虽非公司责任，仍应积极协调，耐心做好解释和跟进工作。"]
+
+
+Change = tuple[int, str, int, int]  # size of the change, name, before, now
+
+
+def _marked_changes(now: list[dict], before: list[dict]) -> tuple[list[Change], list[Change]]:
+    """The entries (by code) whose count rose, and those whose count fell, by at least 2 and at least
+    30% of the period before; the largest change first."""
+    prev = {x["code"]: x["count"] for x in before}
     rises, falls = [], []
-    for c in report["valid_by_category"]:
-        before = prev_cats.get(c["code"], 0)
-        delta = c["count"] - before
-        if delta >= max(2, 0.3 * before):
-            rises.append((delta, c["name"], before, c["count"]))
-        elif -delta >= max(2, 0.3 * before):
-            falls.append((-delta, c["name"], before, c["count"]))
-    if rises:
-        rises.sort(key=lambda x: (-x[0], x[1]))
-        changes.append(
-            "有效投诉明显增加的类别："
-            + "、".join(f"{name}（{b} → {c} 宗）" for _d, name, b, c in rises[:3])
-            + "。"
-        )
-    if falls:
-        falls.sort(key=lambda x: (-x[0], x[1]))
-        changes.append(
-            "明显减少的类别：" + "、".join(f"{name}（{b} → {c} 宗）" for _d, name, b, c in falls[:3]) + "。"
-        )
-    if company_scope:
-        prev_offices = {o["code"]: o["count"] for o in prev["valid_by_office"]}
-        office_rises = []
-        for o in report["valid_by_office"]:
-            before = prev_offices.get(o["code"], 0)
-            delta = o["count"] - before
-            if delta >= max(2, 0.3 * before):
-                office_rises.append((delta, o["name"], before, o["count"]))
-        if office_rises:
-            office_rises.sort(key=lambda x: (-x[0], x[1]))
-            changes.append(
-                "有效投诉明显增加的管理处："
-                + "、".join(f"{name}（{b} → {c} 宗）" for _d, name, b, c in office_rises[:3])
-                + "。"
-            )
-    for j, (w, why, what) in enumerate(seasonal_words):
-        k = counts.get(f"s_{j}", 0)
-        if k:
-            changes.append(f"{why}，有效及协助处理类投诉中涉及“{w}”的 {k} 宗，{what}。")
-    if not changes:
-        changes.append(f"与{last}相比，各类有效投诉无明显变化。")
-    sections.append({"heading": f"四、与{last}对比及季节性特点", "paragraphs": changes})
+    for x in now:
+        b = prev.get(x["code"], 0)
+        delta = x["count"] - b
+        if delta >= max(2, 0.3 * b):
+            rises.append((delta, x["name"], b, x["count"]))
+        elif -delta >= max(2, 0.3 * b):
+            falls.append((-delta, x["name"], b, x["count"]))
+    rises.sort(key=lambda x: (-x[0], x[1]))
+    falls.sort(key=lambda x: (-x[0], x[1]))
+    return rises, falls
 
-    # 5. Offices that need attention
-    attention = []
+
+def _change_line(lead: str, changes: list[Change]) -> str:
+    return lead + "、".join(f"{name}（{b} → {c} 宗）" for _d, name, b, c in changes[:3]) + "。"
+
+
+def _changes(report: dict, problems: _Problems, last: str, company_scope: bool) -> list[str]:
+    """四、与上期对比及季节性特点: categories (and offices) that rose or fell markedly, seasonal words."""
+    prev = report["previous"]
+    lines = []
+    rises, falls = _marked_changes(report["valid_by_category"], prev["valid_by_category"])
+    if rises:
+        lines.append(_change_line("有效投诉明显增加的类别：", rises))
+    if falls:
+        lines.append(_change_line("明显减少的类别：", falls))
     if company_scope:
-        for o in report["top_offices"]:
-            cats = "、".join(f"{c['name']} {c['count']} 宗" for c in o["categories"])
-            attention.append(
-                f"{o['name']}有效投诉 {o['count']} 宗，占有效投诉的 {_fmt_share(o['share'], 1)}，主要为{cats}。"
-            )
+        office_rises, _falls = _marked_changes(report["valid_by_office"], prev["valid_by_office"])
+        if office_rises:
+            lines.append(_change_line("有效投诉明显增加的管理处：", office_rises))
+    for j, (w, why, what) in enumerate(problems.seasonal):
+        k = problems.counts.get(f"s_{j}", 0)
+        if k:
+            lines.append(f"{why}，有效及协助处理类投诉中涉及“{w}”的 {k} 宗，{what}。")
+    return lines or [f"与{last}相比，各类有效投诉无明显变化。"]
+
+
+def _offices_line(which: str, first: str, offices: list[str]) -> str | None:
+    """“`which` N 个，`first`：” and the first five `offices`; None if there are none."""
+    if not offices:
+        return None
+    return f"{which} {len(offices)} 个，{first}：" + "、".join(offices[:5]) + "。"
+
+
+def _over_households(report: dict) -> str | None:
     over = sorted(
         (o for o in report["valid_by_office"] if (o["per_100_households"] or 0) > 1),
         key=lambda o: (-o["per_100_households"], o["code"]),
     )
-    if over:
-        attention.append(
-            f"有效投诉超过管理户数 1% 的管理处 {len(over)} 个，最高的是："
-            + "、".join(f"{o['name']}（{o['per_100_households']:.2f}%）" for o in over[:5])
-            + "。"
-        )
+    return _offices_line(
+        "有效投诉超过管理户数 1% 的管理处",
+        "最高的是",
+        [f"{o['name']}（{o['per_100_households']:.2f}%）" for o in over],
+    )
+
+
+def _resolved_late(report: dict) -> str | None:
     late = sorted(
         (
             o
@@ -379,49 +432,86 @@ def write_summary(
         ),
         key=lambda o: (o["resolved_in_time"], o["office"]["code"]),
     )
-    if late:
-        attention.append(
-            f"有效投诉处理及时率未达 100% 的管理处 {len(late)} 个，最低的是："
-            + "、".join(f"{o['office']['name']}（{o['resolved_in_time']:.1f}%）" for o in late[:5])
-            + "。"
-        )
-    if not attention:
-        attention.append("各管理处无需特别关注的事项。" if company_scope else "本管理处无需特别关注的事项。")
-    sections.append(
-        {
-            "heading": "五、需重点关注的管理处" if company_scope else "五、需重点关注的事项",
-            "paragraphs": attention,
-        }
+    return _offices_line(
+        "有效投诉处理及时率未达 100% 的管理处",
+        "最低的是",
+        [f"{o['office']['name']}（{o['resolved_in_time']:.1f}%）" for o in late],
     )
 
-    # 6. What to improve: every KPI short of its target, in figures
-    advice = {
-        "forwarded_in_time": "客服中心应在时限内转呈责任部门，夜间受理的一般投诉于次日上班后第一时间转呈。",
-        "resolved_in_time": "责任部门须在处理时限内处理完毕，客服中心加强跟踪督办，不能按时完成的及时上报并向投诉人说明进度。",
-        "callback_rate": "处理完毕的投诉须 100% 回访，重大投诉由客服中心经理、管理处主任上门回访。",
-        "callback_in_time": "回访应在处理完毕后 24 小时内完成。",
-        "satisfaction": "对回访不满意的投诉限期整改并再次回访，直至投诉人满意。",
-        "repeat_rate": "对未在承诺时间内答复而引起的重复投诉逐宗分析原因，杜绝重复投诉。",
-        "valid_per_households": "有效投诉占户数超过 1% 的，应分析原因并制定纠正预防措施。",
-        "manager_callback_quota": "客服中心经理每月回访不少于 3 次、管理处主任不少于 1 次。",
-    }
-    improve = []
-    for code, k in report["kpis"].items():
-        if k["met"] is False:
-            figure = f"{k['value']:.{2 if code == 'valid_per_households' else 1}f}%（{k['numerator']}/{k['denominator']}）"
-            text = f"{k['name']}为 {figure}，未达到目标（{k['target']}）。{advice.get(code, '')}"
-            if code == "manager_callback_quota":
-                short = [m for m in report["managers"] if not m["met"]]
-                text += (
-                    "未完成的："
-                    + "、".join(f"{m['name']}（{m['callbacks']}/{m['quota']} 次）" for m in short)
-                    + "。"
-                )
-            improve.append(text)
-    if not improve:
-        improve.append("各项考核指标均达到目标，请继续保持。")
-    sections.append({"heading": "六、存在问题与改进要求", "paragraphs": improve})
-    return sections
+
+def _attention(report: dict, company_scope: bool) -> list[str]:
+    """五、需重点关注的管理处 (事项): the top offices, offices over 1% of households, late resolution."""
+    lines = []
+    if company_scope:
+        for o in report["top_offices"]:
+            cats = "、".join(f"{c['name']} {c['count']} 宗" for c in o["categories"])
+            lines.append(
+                f"{o['name']}有效投诉 {o['count']} 宗，占有效投诉的 {_fmt_share(o['share'], 1)}，主要为{cats}。"
+            )
+    lines += [line for line in (_over_households(report), _resolved_late(report)) if line]
+    if not lines:
+        lines.append("各管理处无需特别关注的事项。" if company_scope else "本管理处无需特别关注的事项。")
+    return lines
+
+
+ADVICE = {
+    "forwarded_in_time": "客服中心应在时限内转呈责任部门，夜间受理的一般投诉于次日上班后第一时间转呈。",
+    "resolved_in_time": "责任部门须在处理时限内处理完毕，客服中心加强跟踪督办，不能按时完成的及时上报并向投诉人说明进度。",
+    "callback_rate": "处理完毕的投诉须 100% 回访，重大投诉由客服中心经理、管理处主任上门回访。",
+    "callback_in_time": "回访应在处理完毕后 24 小时内完成。",
+    "satisfaction": "对回访不满意的投诉限期整改并再次回访，直至投诉人满意。",
+    "repeat_rate": "对未在承诺时间内答复而引起的重复投诉逐宗分析原因，杜绝重复投诉。",
+    "valid_per_households": "有效投诉占户数超过 1% 的，应分析原因并制定纠正预防措施。",
+    "manager_callback_quota": f"客服中心经理每月回访不少于 {CALLBACK_QUOTA[Role.CS_MANAGER]} 次、"
+    f"管理处主任不少于 {CALLBACK_QUOTA[Role.DIRECTOR]} 次。",
+}
+
+
+def _shortfall(code: str, k: dict, managers: list[dict]) -> str:
+    """A KPI short of its target, in figures, with what to do (and who fell short of a callback quota)."""
+    figure = (
+        f"{k['value']:.{2 if code == 'valid_per_households' else 1}f}%（{k['numerator']}/{k['denominator']}）"
+    )
+    text = f"{k['name']}为 {figure}，未达到目标（{k['target']}）。{ADVICE.get(code, '')}"
+    if code == "manager_callback_quota":
+        short = [m for m in managers if not m["met"]]
+        text += (
+            "未完成的：" + "、".join(f"{m['name']}（{m['callbacks']}/{m['quota']} 次）" for m in short) + "。"
+        )
+    return text
+
+
+def _improvements(report: dict) -> list[str]:
+    """六、存在问题与改进要求: every KPI short of its target, in figures."""
+    lines = [
+        _shortfall(code, k, report["managers"]) for code, k in report["kpis"].items() if k["met"] is False
+    ]
+    return lines or ["各项考核指标均达到目标，请继续保持。"]
+
+
+def write_summary(
+    report: dict, base: QuerySet[Complaint], period: Period, categories: list[Category | None]
+) -> list[dict]:
+    this, last = ("本月", "上月") if period.months == 1 else ("本期", "上期")
+    company_scope = report["scope"]["type"] != "office"
+    cohort = base.filter(received_at__gte=period.start, received_at__lt=period.end).exclude(
+        status=Status.MERGED
+    )
+    problems = _problems(report, cohort, period, categories)
+    return [
+        {"heading": "一、投诉总体情况", "paragraphs": _overall(report, this, last, company_scope)},
+        {"heading": "二、有效投诉主要问题", "paragraphs": _valid_problems(report, problems, this, last)},
+        {"heading": "三、协助处理类投诉", "paragraphs": _assist_matters(report, problems, this)},
+        {
+            "heading": f"四、与{last}对比及季节性特点",
+            "paragraphs": _changes(report, problems, last, company_scope),
+        },
+        {
+            "heading": "五、需重点关注的管理处" if company_scope else "五、需重点关注的事项",
+            "paragraphs": _attention(report, company_scope),
+        },
+        {"heading": "六、存在问题与改进要求", "paragraphs": _improvements(report)},
+    ]
 
 
 def as_text(summary: list[dict]) -> str:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from kesu.org.models import Office
+from kesu.complaints.scope import covered_offices
 
 from . import dashboard as dash
 from .monthly import ReportAccessError, can_view_reports, compute, trend
@@ -57,7 +57,7 @@ def monthly_page(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(render_report(report, fmt, t), content_type=FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="{filename(report, fmt)}"'
         return response
-    offices = Office.objects.all() if user.is_company_wide else user.offices.all()
+    offices = covered_offices(user)
     chart_data = {
         "by_nature": report["by_nature"],
         "valid_by_category": report["valid_by_category"],

@@ -69,16 +69,28 @@ def _escalate(form, c, user, files) -> str:
     return _("已升级至%(tier)s。") % {"tier": Tier(d["tier"]).label}
 
 
+def _report(form, c, user, files) -> str:
+    d = form.cleaned_data
+    services.report(c, user, to=d["to"], summary=d["summary"], version=d["version"])
+    return _("已上报公司。")
+
+
 def _resolve(form, c, user, files) -> str:
     d = form.cleaned_data
     services.resolve(
-        c, user, resolution=d["resolution"], tell_complainant=d["tell_complainant"], version=d["version"]
+        c,
+        user,
+        resolution=d["resolution"],
+        tell_complainant=d["tell_complainant"],
+        told_words=d["told_words"],
+        version=d["version"],
     )
     return _("已处理完毕，等待回访。")
 
 
 def _call_back(form, c, user, files) -> str:
     d = form.cleaned_data
+    dissatisfied = d["satisfaction"] == Satisfaction.DISSATISFIED
     c = services.call_back(
         c,
         user,
@@ -86,23 +98,16 @@ def _call_back(form, c, user, files) -> str:
         satisfaction=d["satisfaction"],
         words=d["words"],
         confirmed=d["confirmed"],
+        rectify_due_at=d["rectify_due_at"] if dissatisfied else None,
+        rectify_reason=d["rectify_reason"] if dissatisfied else "",
         version=d["version"],
     )
     label = Satisfaction(d["satisfaction"]).label
-    if not form.wants_reopen:
+    if c.status != Status.RECTIFYING:
         return _("回访已记录：%(s)s。") % {"s": label}
-    if "reopen" not in services.allowed_actions(c, user):
-        return _("回访已记录：%(s)s。请安排整改。") % {"s": label}
-    services.reopen(
-        c,
-        user,
-        reason=d["rectify_reason"] or d["words"],
-        rectify_due_at=d["rectify_due_at"],
-        version=c.version,
-    )
     return _("回访已记录：%(s)s；已转入整改，期限 %(due)s。") % {
         "s": label,
-        "due": _when(d["rectify_due_at"]),
+        "due": _when(c.rectify_due_at),
     }
 
 
@@ -215,6 +220,13 @@ ACTIONS: dict[str, ActionSpec] = {
             pgettext_lazy("action", "保存记录"),
         ),
         ActionSpec(
+            "report",
+            pgettext_lazy("action", "上报公司"),
+            f.ReportForm,
+            _report,
+            pgettext_lazy("action", "上报"),
+        ),
+        ActionSpec(
             "escalate",
             pgettext_lazy("action", "升级上报"),
             f.EscalateForm,
@@ -268,6 +280,8 @@ def suggested(c: Complaint, allowed: list[str], user: User | None = None) -> str
     department works on it, the CS centre has no next step of its own."""
     s = c.status
     department = user is not None and services.role_of(user) in DEPARTMENT_ROLES
+    if "report" in allowed:  # a major complaint goes to the company within the hour, before all else
+        return "report"
     assessed = bool(c.nature and c.severity and c.category_id)
     if s == Status.RECEIVED:
         prefs = ["dispatch", "assess"] if assessed else ["assess", "dispatch"]

@@ -57,7 +57,7 @@ def document_context(report: dict, **extra) -> dict:
         "direct_sentence": common.direct_sentence(report),
         "period_line": common.period_line(report),
         "issued_on": common.issued_on(report),
-        "annexes": [(report["annex1"], 2), (report["annex2"], 1)],
+        "annexes": common.annexes(report),
         **extra,
     }
 

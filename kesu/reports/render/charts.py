@@ -10,7 +10,6 @@ from functools import lru_cache
 
 from kesu.reports.fonts import BOLD, FAMILY, REGULAR, printable
 
-PALETTE = ["#1d4ed8", "#f59e0b", "#94a3b8", "#cbd5e1", "#15803d", "#b91c1c", "#7c3aed", "#0891b2"]
 NATURE_COLOURS = {"valid": "#b91c1c", "assist": "#f59e0b", "invalid": "#94a3b8", "unassessed": "#cbd5e1"}
 
 
@@ -79,7 +78,10 @@ def nature_pie(report: dict) -> bytes:
     return _png(fig)
 
 
-def _hbar(title: str, labels: list[str], counts: list[int], shares: list[float | None], colour: str) -> bytes:
+def _hbar(title: str, rows: list[dict], colour: str) -> bytes:
+    """Horizontal bars of the rows' counts (largest first, as the report lists them), with their shares."""
+    labels = [r["name"] for r in rows]
+    counts = [r["count"] for r in rows]
     height = max(2.2, 0.34 * len(labels) + 0.9)
     fig = _figure(6.4, height)
     ax = fig.add_subplot()
@@ -92,7 +94,7 @@ def _hbar(title: str, labels: list[str], counts: list[int], shares: list[float |
     ax.set_yticks(y, [printable(x) for x in labels], fontsize=9)
     top = max(counts)
     ax.set_xlim(0, top * 1.28 + 0.5)
-    for yi, n, s in zip(y, counts, shares, strict=True):
+    for yi, n, s in zip(y, counts, [r["share"] for r in rows], strict=True):
         if n:
             ax.text(n + top * 0.02 + 0.05, yi, f"{n}（{s:.1f}%）", va="center", fontsize=8.5)
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -101,25 +103,11 @@ def _hbar(title: str, labels: list[str], counts: list[int], shares: list[float |
 
 
 def category_bar(report: dict) -> bytes:
-    rows = report["valid_by_category"]
-    return _hbar(
-        f"有效投诉按内容分类（共 {report['valid']} 宗）",
-        [r["name"] for r in rows],
-        [r["count"] for r in rows],
-        [r["share"] for r in rows],
-        "#1d4ed8",
-    )
+    return _hbar(f"有效投诉按内容分类（共 {report['valid']} 宗）", report["valid_by_category"], "#1d4ed8")
 
 
 def office_bar(report: dict, limit: int = 25) -> bytes:
-    rows = report["valid_by_office"][:limit]
-    return _hbar(
-        f"有效投诉按管理处（共 {report['valid']} 宗）",
-        [r["name"] for r in rows],
-        [r["count"] for r in rows],
-        [r["share"] for r in rows],
-        "#b91c1c",
-    )
+    return _hbar(f"有效投诉按管理处（共 {report['valid']} 宗）", report["valid_by_office"][:limit], "#b91c1c")
 
 
 def trend_line(trend: dict) -> bytes:

@@ -1,8 +1,11 @@
-"""Shared wording and number formats for the rendered reports (docx, pdf, html)."""
+"""Shared wording and number formats for the rendered reports (docx, pdf, html), and the sections and
+tables the Word and PDF documents print alike."""
 
 from __future__ import annotations
 
 import re
+
+from kesu.reports.monthly import UNASSESSED
 
 CN_NUMS = "一二三四五六七八九十"
 _PREFIX = re.compile(r"^[一二三四五六七八九十]+、")
@@ -68,7 +71,7 @@ def nature_sentence(report: dict) -> str:
     parts = "；".join(
         f"{v['name']} {v['count']} 宗，占 {pct(v['share'], 2)}"
         for code, v in report["by_nature"].items()
-        if v["count"] or code != "unassessed"
+        if v["count"] or code != UNASSESSED
     )
     return f"{this}共受理客户投诉 {report['total']} 宗，其中{parts}。重大投诉 {report['major']} 宗。"
 
@@ -80,3 +83,117 @@ def direct_sentence(report: dict) -> str:
         return f"{this}公司未直接受理投诉。"
     parts = "，".join(f"{v['name']} {v['count']} 宗" for v in d["by_nature"].values() if v["count"])
     return f"{this}公司直接受理投诉 {d['total']} 宗，其中{parts}。"
+
+
+# ---------------------------------------------------------------------------------------------
+# the documents' sections and tables (Word and PDF print the same ones)
+
+TableRows = tuple[list[str], list[list]]  # a table's header and its rows, as the documents print them
+
+
+def section_headings(report: dict) -> dict[str, str]:
+    """The documents' numbered sections, by key; company intake (公司直接受理) only in a report of the
+    company or of several offices."""
+    names = {
+        "overall": "投诉总体情况",
+        "valid": "有效投诉分析",
+        "kpis": "关键指标",
+        "summary": "分析与总结",
+    }
+    if report["scope"]["type"] != "office":
+        names = {"direct": "公司直接受理投诉情况", **names}
+    return {key: f"{CN_NUMS[i]}、{name}" for i, (key, name) in enumerate(names.items())}
+
+
+def nature_table(report: dict) -> TableRows:
+    prev = report["previous"]
+    return (
+        ["性质", "宗数", "占投诉总数", f"上期（{prev['period']['label']}）"],
+        [
+            [v["name"], v["count"], pct(v["share"], 2), prev["by_nature"][k]["count"]]
+            for k, v in report["by_nature"].items()
+        ]
+        + [["合计", report["total"], pct(100.0 if report["total"] else None, 2), prev["total"]]],
+    )
+
+
+def category_table(report: dict) -> TableRows:
+    prev = report["previous"]
+    prev_cat = {x["code"]: x["count"] for x in prev["valid_by_category"]}
+    return (
+        ["分类", "宗数", "占有效投诉", "上期"],
+        [
+            [x["name"], x["count"], pct(x["share"], 1), prev_cat.get(x["code"], 0)]
+            for x in report["valid_by_category"]
+        ]
+        + [["合计", report["valid"], pct(100.0 if report["valid"] else None, 1), prev["valid"]]],
+    )
+
+
+def office_table(report: dict) -> TableRows:
+    prev = report["previous"]
+    prev_off = {x["code"]: x["count"] for x in prev["valid_by_office"]}
+    return (
+        ["管理处", "宗数", "占有效投诉", "占户数", "上期"],
+        [
+            [
+                x["name"],
+                x["count"],
+                pct(x["share"], 1),
+                pct(x["per_100_households"], 2),
+                prev_off.get(x["code"], 0),
+            ]
+            for x in report["valid_by_office"]
+        ]
+        + [["合计", report["valid"], pct(100.0 if report["valid"] else None, 1), "", prev["valid"]]],
+    )
+
+
+def top_office_sentence(o: dict) -> str:
+    cats = "、".join(f"{x['name']} {x['count']} 宗" for x in o["categories"])
+    return f"{o['name']}：有效投诉 {o['count']} 宗，占 {pct(o['share'], 1)}，主要为{cats}。"
+
+
+def kpi_table(report: dict) -> TableRows:
+    return (
+        ["指标", "本期", "分子/分母", "上期", "变化", "目标", "达标"],
+        [
+            [
+                k["name"],
+                kpi_value(k),
+                kpi_fraction(k),
+                kpi_value(k, "previous"),
+                kpi_change(k),
+                k["target"],
+                MET[k["met"]],
+            ]
+            for k in report["kpis"].values()
+        ],
+    )
+
+
+def annexes(report: dict) -> list[tuple[dict, int]]:
+    """The two annexes, each with the decimals of its shares (of the total: two; of valid: one)."""
+    return [(report["annex1"], 2), (report["annex2"], 1)]
+
+
+def annex_table(annex: dict, decimals: int) -> TableRows:
+    """An annex: an office a row (counts, total, share), then the totals and the columns' shares."""
+    cols = annex["columns"]
+    t = annex["totals"]
+    return (
+        ["管理处", *[x["name"] for x in cols], "合计", "占比"],
+        [
+            [
+                r["office"]["name"],
+                *[r["counts"][x["code"]] for x in cols],
+                r["total"],
+                pct(r["share"], decimals),
+            ]
+            for r in annex["rows"]
+        ]
+        + [
+            ["合计", *[t["counts"][x["code"]] for x in cols], t["total"], pct(t["share"], decimals)],
+            ["占比", *[pct(t["shares"][x["code"]], decimals) for x in cols], pct(t["share"], decimals), ""],
+        ],
+    )

@@ -92,7 +92,7 @@ def _image(doc, png: bytes, width_cm: float = 15) -> None:
     doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
-def render_docx(report: dict, charts: dict[str, bytes]) -> bytes:
+def _setup(report: dict):
     doc = Document()
     normal = doc.styles["Normal"]
     _cjk(normal, BODY_FONT)
@@ -102,7 +102,10 @@ def render_docx(report: dict, charts: dict[str, bytes]) -> bytes:
     sec.top_margin = sec.bottom_margin = Cm(2.2)
     doc.core_properties.title = report["title"]
     doc.core_properties.author = report["issuer"]
+    return doc
 
+
+def _masthead(doc, report: dict) -> None:
     _para(
         doc,
         report["title"],
@@ -121,132 +124,68 @@ def render_docx(report: dict, charts: dict[str, bytes]) -> bytes:
     )
     _para(doc, c.period_line(report), size=9, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, colour="555555")
 
-    company = report["scope"]["type"] != "office"
-    prev = report["previous"]
-    n = 1
-    if company:
-        _heading(doc, f"{c.CN_NUMS[n - 1]}、公司直接受理投诉情况")
-        n += 1
-        _para(doc, c.direct_sentence(report))
 
-    _heading(doc, f"{c.CN_NUMS[n - 1]}、投诉总体情况")
-    n += 1
+def _overall(doc, report: dict, charts: dict[str, bytes], headings: dict[str, str]) -> None:
+    """Company intake (in a company report) and the complaints by nature, with the pie and the trend."""
+    if "direct" in headings:
+        _heading(doc, headings["direct"])
+        _para(doc, c.direct_sentence(report))
+    _heading(doc, headings["overall"])
     _para(doc, c.nature_sentence(report))
-    _table(
-        doc,
-        ["性质", "宗数", "占投诉总数", f"上期（{prev['period']['label']}）"],
-        [
-            [v["name"], v["count"], c.pct(v["share"], 2), prev["by_nature"][k]["count"]]
-            for k, v in report["by_nature"].items()
-        ]
-        + [["合计", report["total"], c.pct(100.0 if report["total"] else None, 2), prev["total"]]],
-        total_last=True,
-    )
+    _table(doc, *c.nature_table(report), total_last=True)
     _image(doc, charts["nature"], 12)
     if "trend" in charts:
         _image(doc, charts["trend"], 15)
 
-    _heading(doc, f"{c.CN_NUMS[n - 1]}、有效投诉分析")
-    n += 1
+
+def _valid(doc, report: dict, charts: dict[str, bytes], headings: dict[str, str]) -> None:
+    """Valid complaints by category, and (in a company report) by office and the top offices."""
+    _heading(doc, headings["valid"])
     _heading(doc, "（一）按内容分类", 2)
-    prev_cat = {x["code"]: x["count"] for x in prev["valid_by_category"]}
-    _table(
-        doc,
-        ["分类", "宗数", "占有效投诉", "上期"],
-        [
-            [x["name"], x["count"], c.pct(x["share"], 1), prev_cat.get(x["code"], 0)]
-            for x in report["valid_by_category"]
-        ]
-        + [["合计", report["valid"], c.pct(100.0 if report["valid"] else None, 1), prev["valid"]]],
-        total_last=True,
-    )
+    _table(doc, *c.category_table(report), total_last=True)
     _image(doc, charts["category"], 14)
-    if company:
-        _heading(doc, "（二）按管理处", 2)
-        prev_off = {x["code"]: x["count"] for x in prev["valid_by_office"]}
-        _table(
-            doc,
-            ["管理处", "宗数", "占有效投诉", "占户数", "上期"],
-            [
-                [
-                    x["name"],
-                    x["count"],
-                    c.pct(x["share"], 1),
-                    c.pct(x["per_100_households"], 2),
-                    prev_off.get(x["code"], 0),
-                ]
-                for x in report["valid_by_office"]
-            ]
-            + [["合计", report["valid"], c.pct(100.0 if report["valid"] else None, 1), "", prev["valid"]]],
-            total_last=True,
-        )
-        if "office" in charts:
-            _image(doc, charts["office"], 14)
-        if report["top_offices"]:
-            _heading(doc, "（三）有效投诉较多的管理处", 2)
-            for o in report["top_offices"]:
-                cats = "、".join(f"{x['name']} {x['count']} 宗" for x in o["categories"])
-                _para(
-                    doc, f"{o['name']}：有效投诉 {o['count']} 宗，占 {c.pct(o['share'], 1)}，主要为{cats}。"
-                )
+    if report["scope"]["type"] == "office":
+        return
+    _heading(doc, "（二）按管理处", 2)
+    _table(doc, *c.office_table(report), total_last=True)
+    if "office" in charts:
+        _image(doc, charts["office"], 14)
+    if report["top_offices"]:
+        _heading(doc, "（三）有效投诉较多的管理处", 2)
+        for o in report["top_offices"]:
+            _para(doc, c.top_office_sentence(o))
 
-    _heading(doc, f"{c.CN_NUMS[n - 1]}、关键指标")
-    n += 1
-    _table(
-        doc,
-        ["指标", "本期", "分子/分母", "上期", "变化", "目标", "达标"],
-        [
-            [
-                k["name"],
-                c.kpi_value(k),
-                c.kpi_fraction(k),
-                c.kpi_value(k, "previous"),
-                c.kpi_change(k),
-                k["target"],
-                c.MET[k["met"]],
-            ]
-            for k in report["kpis"].values()
-        ],
-    )
 
-    _heading(doc, f"{c.CN_NUMS[n - 1]}、分析与总结")
-    n += 1
+def _summary(doc, report: dict, headings: dict[str, str]) -> None:
+    _heading(doc, headings["summary"])
     for head, paragraphs in c.summary_subsections(report["summary"]):
         _heading(doc, head, 2)
         for text in paragraphs:
             _para(doc, text)
 
-    # Annexes on landscape pages: the category table is wide.
-    for annex, decimals in ((report["annex1"], 2), (report["annex2"], 1)):
+
+def _annexes(doc, report: dict) -> None:
+    """The annexes on landscape pages: the category table is wide."""
+    portrait = doc.sections[0]
+    for annex, decimals in c.annexes(report):
         new = doc.add_section()
         new.orientation = WD_ORIENT.LANDSCAPE
-        new.page_width, new.page_height = sec.page_height, sec.page_width
+        new.page_width, new.page_height = portrait.page_height, portrait.page_width
         new.left_margin = new.right_margin = Cm(1.5)
         _heading(doc, annex["title"])
-        cols = annex["columns"]
-        t = annex["totals"]
-        _table(
-            doc,
-            ["管理处", *[x["name"] for x in cols], "合计", "占比"],
-            [
-                [
-                    r["office"]["name"],
-                    *[r["counts"][x["code"]] for x in cols],
-                    r["total"],
-                    c.pct(r["share"], decimals),
-                ]
-                for r in annex["rows"]
-            ]
-            + [
-                ["合计", *[t["counts"][x["code"]] for x in cols], t["total"], c.pct(t["share"], decimals)],
-                [
-                    "占比",
-                    *[c.pct(t["shares"][x["code"]], decimals) for x in cols],
-                    c.pct(t["share"], decimals),
-                    "",
-                ],
-            ],
-        )
+        _table(doc, *c.annex_table(annex, decimals))
+
+
+def render_docx(report: dict, charts: dict[str, bytes]) -> bytes:
+    doc = _setup(report)
+    headings = c.section_headings(report)
+    _masthead(doc, report)
+    _overall(doc, report, charts, headings)
+    _valid(doc, report, charts, headings)
+    _heading(doc, headings["kpis"])
+    _table(doc, *c.kpi_table(report))
+    _summary(doc, report, headings)
+    _annexes(doc, report)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

@@ -30,6 +30,8 @@ from kesu.reports.fonts import BOLD, REGULAR, printable
 from . import common as c
 
 SANS, SANS_BOLD = "KesuCJKSans", "KesuCJKSans-Bold"
+PORTRAIT_WIDTH = A4[0] - 4.4 * cm  # the portrait frame's width
+LANDSCAPE_WIDTH = landscape(A4)[0] - 3 * cm  # the landscape frame's width
 
 
 @lru_cache(maxsize=1)
@@ -159,10 +161,8 @@ def _footer(canvas, doc) -> None:
     canvas.restoreState()
 
 
-def render_pdf(report: dict, charts: dict[str, bytes]) -> bytes:
-    _fonts()
-    st = _styles()
-    buf = io.BytesIO()
+def _document(buf: io.BytesIO, report: dict) -> BaseDocTemplate:
+    """A4 portrait pages, and landscape ones for the annexes, each with the title and page number."""
     doc = BaseDocTemplate(
         buf,
         pagesize=A4,
@@ -174,185 +174,135 @@ def render_pdf(report: dict, charts: dict[str, bytes]) -> bytes:
         bottomMargin=2 * cm,
     )
     doc.kesu_title = report["title"]
-    pw, ph = A4
-    lw, lh = landscape(A4)
     doc.addPageTemplates(
         [
             PageTemplate(
                 "portrait",
-                [Frame(2.2 * cm, 2 * cm, pw - 4.4 * cm, ph - 4 * cm, id="p")],
+                [Frame(2.2 * cm, 2 * cm, PORTRAIT_WIDTH, A4[1] - 4 * cm, id="p")],
                 onPage=_footer,
                 pagesize=A4,
             ),
             PageTemplate(
                 "landscape",
-                [Frame(1.5 * cm, 1.8 * cm, lw - 3 * cm, lh - 3.6 * cm, id="l")],
+                [Frame(1.5 * cm, 1.8 * cm, LANDSCAPE_WIDTH, landscape(A4)[1] - 3.6 * cm, id="l")],
                 onPage=_footer,
                 pagesize=landscape(A4),
             ),
         ]
     )
-    width = pw - 4.4 * cm
-    prev = report["previous"]
-    company = report["scope"]["type"] != "office"
-    story: list = [
+    return doc
+
+
+def _masthead(report: dict, st: dict[str, ParagraphStyle]) -> list:
+    return [
         _p(report["title"], st["title"]),
         _p(f"{report['issuer']}　{c.issued_on(report)}", st["meta"]),
         _p(c.period_line(report), st["meta"]),
         Spacer(1, 8),
     ]
-    n = 0
 
-    def h1(text: str) -> None:
-        nonlocal n
-        story.append(_p(f"{c.CN_NUMS[n]}、{text}", st["h1"]))
-        n += 1
 
-    if company:
-        h1("公司直接受理投诉情况")
+def _overall(report: dict, charts: dict[str, bytes], st: dict, headings: dict[str, str]) -> list:
+    """Company intake (in a company report) and the complaints by nature, with the pie and the trend."""
+    story: list = []
+    if "direct" in headings:
+        story.append(_p(headings["direct"], st["h1"]))
         story.append(_p(c.direct_sentence(report), st["body"]))
-    h1("投诉总体情况")
+    story.append(_p(headings["overall"], st["h1"]))
     story.append(_p(c.nature_sentence(report), st["body"]))
     story.append(Spacer(1, 4))
     story.append(
-        _table(
-            ["性质", "宗数", "占投诉总数", f"上期（{prev['period']['label']}）"],
-            [
-                [v["name"], v["count"], c.pct(v["share"], 2), prev["by_nature"][k]["count"]]
-                for k, v in report["by_nature"].items()
-            ]
-            + [["合计", report["total"], c.pct(100.0 if report["total"] else None, 2), prev["total"]]],
-            st,
-            total_last=True,
-            col_widths=[5 * cm, 2.5 * cm, 3 * cm, 4 * cm],
-        )
+        _table(*c.nature_table(report), st, total_last=True, col_widths=[5 * cm, 2.5 * cm, 3 * cm, 4 * cm])
     )
-    story.append(_image(charts["nature"], width * 0.72))
+    story.append(_image(charts["nature"], PORTRAIT_WIDTH * 0.72))
     if "trend" in charts:
-        story.append(_image(charts["trend"], width * 0.9))
+        story.append(_image(charts["trend"], PORTRAIT_WIDTH * 0.9))
+    return story
 
-    h1("有效投诉分析")
-    story.append(_p("（一）按内容分类", st["h2"]))
-    prev_cat = {x["code"]: x["count"] for x in prev["valid_by_category"]}
+
+def _valid(report: dict, charts: dict[str, bytes], st: dict, headings: dict[str, str]) -> list:
+    """Valid complaints by category, and (in a company report) by office and the top offices."""
+    story: list = [_p(headings["valid"], st["h1"]), _p("（一）按内容分类", st["h2"])]
     story.append(
         _table(
-            ["分类", "宗数", "占有效投诉", "上期"],
-            [
-                [x["name"], x["count"], c.pct(x["share"], 1), prev_cat.get(x["code"], 0)]
-                for x in report["valid_by_category"]
-            ]
-            + [["合计", report["valid"], c.pct(100.0 if report["valid"] else None, 1), prev["valid"]]],
-            st,
-            total_last=True,
-            col_widths=[5 * cm, 2.5 * cm, 3 * cm, 2.5 * cm],
+            *c.category_table(report), st, total_last=True, col_widths=[5 * cm, 2.5 * cm, 3 * cm, 2.5 * cm]
         )
     )
-    story.append(_image(charts["category"], width * 0.85))
-    if company:
-        story.append(_p("（二）按管理处", st["h2"]))
-        prev_off = {x["code"]: x["count"] for x in prev["valid_by_office"]}
-        story.append(
-            _table(
-                ["管理处", "宗数", "占有效投诉", "占户数", "上期"],
-                [
-                    [
-                        x["name"],
-                        x["count"],
-                        c.pct(x["share"], 1),
-                        c.pct(x["per_100_households"], 2),
-                        prev_off.get(x["code"], 0),
-                    ]
-                    for x in report["valid_by_office"]
-                ]
-                + [
-                    ["合计", report["valid"], c.pct(100.0 if report["valid"] else None, 1), "", prev["valid"]]
-                ],
-                st,
-                total_last=True,
-                col_widths=[5 * cm, 2.2 * cm, 2.8 * cm, 2.5 * cm, 2.2 * cm],
-            )
-        )
-        if "office" in charts:
-            story.append(_image(charts["office"], width * 0.85))
-        if report["top_offices"]:
-            story.append(_p("（三）有效投诉较多的管理处", st["h2"]))
-            for o in report["top_offices"]:
-                cats = "、".join(f"{x['name']} {x['count']} 宗" for x in o["categories"])
-                story.append(
-                    _p(
-                        f"{o['name']}：有效投诉 {o['count']} 宗，占 {c.pct(o['share'], 1)}，主要为{cats}。",
-                        st["body"],
-                    )
-                )
-
-    h1("关键指标")
+    story.append(_image(charts["category"], PORTRAIT_WIDTH * 0.85))
+    if report["scope"]["type"] == "office":
+        return story
+    story.append(_p("（二）按管理处", st["h2"]))
     story.append(
         _table(
-            ["指标", "本期", "分子/分母", "上期", "变化", "目标", "达标"],
-            [
-                [
-                    k["name"],
-                    c.kpi_value(k),
-                    c.kpi_fraction(k),
-                    c.kpi_value(k, "previous"),
-                    c.kpi_change(k),
-                    k["target"],
-                    c.MET[k["met"]],
-                ]
-                for k in report["kpis"].values()
-            ],
+            *c.office_table(report),
+            st,
+            total_last=True,
+            col_widths=[5 * cm, 2.2 * cm, 2.8 * cm, 2.5 * cm, 2.2 * cm],
+        )
+    )
+    if "office" in charts:
+        story.append(_image(charts["office"], PORTRAIT_WIDTH * 0.85))
+    if report["top_offices"]:
+        story.append(_p("（三）有效投诉较多的管理处", st["h2"]))
+        story.extend(_p(c.top_office_sentence(o), st["body"]) for o in report["top_offices"])
+    return story
+
+
+def _kpis(report: dict, st: dict, headings: dict[str, str]) -> list:
+    return [
+        _p(headings["kpis"], st["h1"]),
+        _table(
+            *c.kpi_table(report),
             st,
             col_widths=[4.6 * cm, 2 * cm, 2 * cm, 2 * cm, 2.5 * cm, 1.6 * cm, 1.6 * cm],
-        )
-    )
+        ),
+    ]
 
-    h1("分析与总结")
+
+def _summary(report: dict, st: dict, headings: dict[str, str]) -> list:
+    story: list = [_p(headings["summary"], st["h1"])]
     for head, paragraphs in c.summary_subsections(report["summary"]):
         block = [_p(head, st["h2"])] + [_p(t, st["body"]) for t in paragraphs[:1]]
         story.append(KeepTogether(block))
         story.extend(_p(t, st["body"]) for t in paragraphs[1:])
+    return story
 
-    story.append(NextPageTemplate("landscape"))
-    for annex, decimals in ((report["annex1"], 2), (report["annex2"], 1)):
+
+def _annexes(report: dict, st: dict) -> list:
+    """The annexes, each on a landscape page, compact enough for 25 offices and their totals."""
+    story: list = [NextPageTemplate("landscape")]
+    for annex, decimals in c.annexes(report):
         story.append(PageBreak())
         story.append(_p(annex["title"], st["h1"]))
-        cols = annex["columns"]
-        t = annex["totals"]
-        usable = lw - 3 * cm
         first = 3.6 * cm
-        rest = (usable - first) / (len(cols) + 2)
+        rest = (LANDSCAPE_WIDTH - first) / (len(annex["columns"]) + 2)
         story.append(
             _table(
-                ["管理处", *[x["name"] for x in cols], "合计", "占比"],
-                [
-                    [
-                        r["office"]["name"],
-                        *[r["counts"][x["code"]] for x in cols],
-                        r["total"],
-                        c.pct(r["share"], decimals),
-                    ]
-                    for r in annex["rows"]
-                ]
-                + [
-                    [
-                        "合计",
-                        *[t["counts"][x["code"]] for x in cols],
-                        t["total"],
-                        c.pct(t["share"], decimals),
-                    ],
-                    [
-                        "占比",
-                        *[c.pct(t["shares"][x["code"]], decimals) for x in cols],
-                        c.pct(t["share"], decimals),
-                        "",
-                    ],
-                ],
+                *c.annex_table(annex, decimals),
                 st,
                 total_last=True,
                 total_row=-2,
                 compact=True,
-                col_widths=[first] + [min(rest, 3 * cm)] * (len(cols) + 2),
+                col_widths=[first] + [min(rest, 3 * cm)] * (len(annex["columns"]) + 2),
             )
         )
-    doc.build(story)
+    return story
+
+
+def render_pdf(report: dict, charts: dict[str, bytes]) -> bytes:
+    _fonts()
+    st = _styles()
+    headings = c.section_headings(report)
+    buf = io.BytesIO()
+    doc = _document(buf, report)
+    doc.build(
+        [
+            *_masthead(report, st),
+            *_overall(report, charts, st, headings),
+            *_valid(report, charts, st, headings),
+            *_kpis(report, st, headings),
+            *_summary(report, st, headings),
+            *_annexes(report, st),
+        ]
+    )
     return buf.getvalue()

@@ -9,7 +9,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from kesu.reports.monthly import OFFICE_KPI_CODES
 from kesu.reports.summary import as_text
+
+from .common import MET
 
 HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
 TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
@@ -17,6 +20,16 @@ THIN = Side(style="thin", color="999999")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 PCT2 = "0.00%"
 PCT1 = "0.0%"
+# The column headings of the offices' KPIs (the sheet's short names).
+OFFICE_KPI_HEADINGS = {
+    "forwarded_in_time": "转呈及时率",
+    "resolved_in_time": "处理及时率",
+    "callback_rate": "回访率",
+    "callback_in_time": "回访及时率",
+    "satisfaction": "满意率",
+    "repeat_rate": "重复投诉率",
+    "valid_per_households": "占户数",
+}
 
 
 def _share(value: float | None) -> float | None:
@@ -64,13 +77,14 @@ class _Sheet:
             self.ws.column_dimensions[get_column_letter(j)].width = w
 
 
-def render_xlsx(report: dict) -> bytes:
-    wb = Workbook()
-    wb.remove(wb.active)
-    sub = f"统计期间：{report['period']['start']} 至 {report['period']['end']}　数据截至：{report['as_of'][:16].replace('T', ' ')}"
-    prev = report["previous"]
+def _subtitle(report: dict) -> str:
+    p = report["period"]
+    return f"统计期间：{p['start']} 至 {p['end']}　数据截至：{report['as_of'][:16].replace('T', ' ')}"
 
-    # 概况: sections one and two
+
+def _overview_sheet(wb: Workbook, report: dict, sub: str) -> None:
+    """概况: company intake and the complaints by nature (sections one and two)."""
+    prev = report["previous"]
     s = _Sheet(wb, "概况", report["title"], sub)
     s.line("一、公司直接受理投诉情况", bold=True)
     d = report["direct"]
@@ -102,7 +116,10 @@ def render_xlsx(report: dict) -> bytes:
     )
     s.widths(24, 12, 14, 18)
 
-    # 有效投诉分类
+
+def _category_sheet(wb: Workbook, report: dict, sub: str) -> None:
+    """有效投诉分类: valid complaints by category, with the period before."""
+    prev = report["previous"]
     s = _Sheet(wb, "有效投诉分类", "三、有效投诉按内容分类", sub)
     prev_cat = {c["code"]: c["count"] for c in prev["valid_by_category"]}
     s.table(
@@ -117,7 +134,10 @@ def render_xlsx(report: dict) -> bytes:
     )
     s.widths(22, 10, 14, 10)
 
-    # 有效投诉管理处
+
+def _office_sheet(wb: Workbook, report: dict, sub: str) -> None:
+    """有效投诉管理处: valid complaints by office, with households and the period before; the top offices."""
+    prev = report["previous"]
     s = _Sheet(wb, "有效投诉管理处", "三、有效投诉按管理处", sub)
     prev_off = {o["code"]: o["count"] for o in prev["valid_by_office"]}
     s.table(
@@ -154,31 +174,41 @@ def render_xlsx(report: dict) -> bytes:
         s.line(f"{o['name']}：{o['count']} 宗（{o['share']:.1f}%），{cats}")
     s.widths(8, 20, 10, 14, 10, 10, 10)
 
-    # 关键指标
+
+def _kpi_scale(k: dict, value: float | None) -> float | None:
+    """A percent KPI's figure as the fraction a percent format expects; hours stay hours."""
+    return _share(value) if k["unit"] == "%" else value
+
+
+def _kpi_format(k: dict) -> str:
+    return ("0.00%" if k["code"] == "valid_per_households" else PCT1) if k["unit"] == "%" else '0.0"h"'
+
+
+def _kpi_sheet(wb: Workbook, report: dict, sub: str) -> None:
+    """关键指标: the KPIs, the managers' own callbacks, and each office's KPIs."""
     s = _Sheet(wb, "关键指标", "四、关键指标", sub)
-    rows = []
-    for k in report["kpis"].values():
-        pct = k["unit"] == "%"
-        scale = (lambda v: None if v is None else round(v / 100, 6)) if pct else (lambda v: v)
-        rows.append(
+    kpis = list(report["kpis"].values())
+    s.table(
+        ["指标", "本期", "分子", "分母", "上期", "变化", "目标", "达标", "口径"],
+        [
             [
                 k["name"],
-                scale(k["value"]),
+                _kpi_scale(k, k["value"]),
                 k["numerator"],
                 k["denominator"],
-                scale(k["previous"]),
-                scale(k["change"]),
+                _kpi_scale(k, k["previous"]),
+                _kpi_scale(k, k["change"]),
                 k["target"],
-                {True: "达标", False: "未达标", None: "—"}[k["met"]],
+                MET[k["met"]],
                 k["note"],
             ]
-        )
-    s.table(["指标", "本期", "分子", "分母", "上期", "变化", "目标", "达标", "口径"], rows)
+            for k in kpis
+        ],
+    )
     # percent KPIs get percent formats, hours stay hours
-    for i, k in enumerate(report["kpis"].values()):
-        fmt = ("0.00%" if k["code"] == "valid_per_households" else PCT1) if k["unit"] == "%" else '0.0"h"'
+    for i, k in enumerate(kpis):
         for col in (2, 5, 6):
-            s.ws.cell(5 + i, col).number_format = fmt
+            s.ws.cell(5 + i, col).number_format = _kpi_format(k)
     s.line("管理人员回访指标", bold=True)
     s.table(
         ["姓名", "岗位", "管理处", "回访次数", "指标", "完成"],
@@ -196,43 +226,18 @@ def render_xlsx(report: dict) -> bytes:
     )
     s.line("各管理处指标", bold=True)
     s.table(
+        ["管理处", "投诉", "有效", *(OFFICE_KPI_HEADINGS[c] for c in OFFICE_KPI_CODES)],
         [
-            "管理处",
-            "投诉",
-            "有效",
-            "转呈及时率",
-            "处理及时率",
-            "回访率",
-            "回访及时率",
-            "满意率",
-            "重复投诉率",
-            "占户数",
-        ],
-        [
-            [
-                o["office"]["name"],
-                o["total"],
-                o["valid"],
-                *(
-                    _share(o[c])
-                    for c in (
-                        "forwarded_in_time",
-                        "resolved_in_time",
-                        "callback_rate",
-                        "callback_in_time",
-                        "satisfaction",
-                        "repeat_rate",
-                        "valid_per_households",
-                    )
-                ),
-            ]
+            [o["office"]["name"], o["total"], o["valid"], *(_share(o[c]) for c in OFFICE_KPI_CODES)]
             for o in report["kpis_by_office"]
         ],
         {4: PCT1, 5: PCT1, 6: PCT1, 7: PCT1, 8: PCT1, 9: PCT1, 10: PCT2},
     )
     s.widths(24, 10, 8, 8, 10, 10, 10, 10, 60, 10)
 
-    # 总结
+
+def _summary_sheet(wb: Workbook, report: dict, sub: str) -> None:
+    """总结: the written summary, a line a row, headings in bold."""
     s = _Sheet(wb, "总结", "五、工作总结", sub)
     s.ws.column_dimensions["A"].width = 120
     for line in as_text(report["summary"]).split("\n"):
@@ -242,71 +247,47 @@ def render_xlsx(report: dict) -> bytes:
             c.font = Font(bold=True)
         s.row += 1
 
-    # 附件1: office × nature
-    a1 = report["annex1"]
-    s = _Sheet(wb, "附件1 投诉汇总表", a1["title"], sub)
-    cols = a1["columns"]
+
+def _annex_sheet(
+    wb: Workbook, title: str, annex: dict, sub: str, share_format: str, widths: tuple[float, float]
+) -> None:
+    """An annex as its source table: an office a row, its total and share; the totals and the shares
+    of every column. `widths`: of a column, and of the total and share columns."""
+    s = _Sheet(wb, title, annex["title"], sub)
+    cols = annex["columns"]
+    t = annex["totals"]
     s.table(
         ["管理处", *[c["name"] for c in cols], "合计", "占比"],
         [
             [r["office"]["name"], *[r["counts"][c["code"]] for c in cols], r["total"], _share(r["share"])]
-            for r in a1["rows"]
+            for r in annex["rows"]
         ]
         + [
-            [
-                "合计",
-                *[a1["totals"]["counts"][c["code"]] for c in cols],
-                a1["totals"]["total"],
-                _share(a1["totals"]["share"]),
-            ],
-            [
-                "占比",
-                *[_share(a1["totals"]["shares"][c["code"]]) for c in cols],
-                _share(a1["totals"]["share"]),
-                None,
-            ],
+            ["合计", *[t["counts"][c["code"]] for c in cols], t["total"], _share(t["share"])],
+            ["占比", *[_share(t["shares"][c["code"]]) for c in cols], _share(t["share"]), None],
         ],
-        {len(cols) + 3: PCT2},
+        {len(cols) + 3: share_format},
     )
     last = s.row - 2  # the 占比 row
     for j in range(2, len(cols) + 3):
-        s.ws.cell(last, j).number_format = PCT2
+        s.ws.cell(last, j).number_format = share_format
     for j in range(1, len(cols) + 4):
         s.ws.cell(last - 1, j).font = Font(bold=True)
-    s.widths(20, *[12] * len(cols), 10, 10)
+    column, total = widths
+    s.widths(20, *[column] * len(cols), total, total)
 
-    # 附件2: office × category (valid)
-    a2 = report["annex2"]
-    s = _Sheet(wb, "附件2 有效投诉汇总表", a2["title"], sub)
-    cols = a2["columns"]
-    s.table(
-        ["管理处", *[c["name"] for c in cols], "合计", "占比"],
-        [
-            [r["office"]["name"], *[r["counts"][c["code"]] for c in cols], r["total"], _share(r["share"])]
-            for r in a2["rows"]
-        ]
-        + [
-            [
-                "合计",
-                *[a2["totals"]["counts"][c["code"]] for c in cols],
-                a2["totals"]["total"],
-                _share(a2["totals"]["share"]),
-            ],
-            [
-                "占比",
-                *[_share(a2["totals"]["shares"][c["code"]]) for c in cols],
-                _share(a2["totals"]["share"]),
-                None,
-            ],
-        ],
-        {len(cols) + 3: PCT1},
-    )
-    last = s.row - 2
-    for j in range(2, len(cols) + 3):
-        s.ws.cell(last, j).number_format = PCT1
-    for j in range(1, len(cols) + 4):
-        s.ws.cell(last - 1, j).font = Font(bold=True)
-    s.widths(20, *[9] * len(cols), 8, 8)
+
+def render_xlsx(report: dict) -> bytes:
+    wb = Workbook()
+    wb.remove(wb.active)
+    sub = _subtitle(report)
+    _overview_sheet(wb, report, sub)
+    _category_sheet(wb, report, sub)
+    _office_sheet(wb, report, sub)
+    _kpi_sheet(wb, report, sub)
+    _summary_sheet(wb, report, sub)
+    _annex_sheet(wb, "附件1 投诉汇总表", report["annex1"], sub, PCT2, (12, 10))  # office × nature
+    _annex_sheet(wb, "附件2 有效投诉汇总表", report["annex2"], sub, PCT1, (9, 8))  # office × category (valid)
     for ws in wb.worksheets:
         ws.sheet_view.showGridLines = False
     buf = io.BytesIO()

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django import template
 
 from kesu.complaints.choices import Status
+from kesu.reports.monthly import UNASSESSED
 
 register = template.Library()
 
@@ -37,7 +38,7 @@ def list_url(*params: tuple[str, str]) -> str:
 
 @register.simple_tag
 def drill(report: dict, office: str = "", nature: str = "", category: str = "", is_major: str = "") -> str:
-    if nature == "unassessed" or category is None:
+    if nature == UNASSESSED or category is None:
         return ""
     return drill_url(
         report,
@@ -50,7 +51,9 @@ def drill(report: dict, office: str = "", nature: str = "", category: str = "", 
 
 @register.filter
 def pct(value, decimals: int = 1) -> str:
-    return "—" if value is None else f"{value:.{int(decimals)}f}%"
+    from kesu.reports.render.common import pct as fmt
+
+    return fmt(value, int(decimals))
 
 
 @register.filter
