@@ -26,7 +26,7 @@ def reindex(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("complaints", "0008_report_indexes"),
+        ("complaints", "0011_resolution_told"),
     ]
 
     operations = [migrations.RunPython(reindex, migrations.RunPython.noop)]
