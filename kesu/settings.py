@@ -251,7 +251,7 @@ REST_FRAMEWORK = {
     # Per key here; per client address in kesu.api.views.ApiMixin, before authentication.
     "DEFAULT_THROTTLE_CLASSES": ["kesu.api.throttles.KeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["kesu.api.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kesu.api.negotiation.JsonAlways",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
