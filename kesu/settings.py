@@ -51,7 +51,12 @@ def env_float(name: str, default: float) -> float:
 
 
 KESU_HOME = Path(env_str("KESU_HOME") or BASE_DIR / "var").resolve()
-KESU_HOME.mkdir(parents=True, exist_ok=True)
+# The data folder holds the database, attachments, live sign-in codes (sms.log) and the secret key:
+# only Kesu's own user may enter it. `kesu` sets the umask to 077 at start-up, so what it creates
+# there is 0600 (files) and 0700 (folders); a folder created before that is closed here.
+KESU_HOME.mkdir(mode=0o700, parents=True, exist_ok=True)
+if KESU_HOME.stat().st_uid == os.getuid() and KESU_HOME.stat().st_mode & 0o077:
+    KESU_HOME.chmod(0o700)
 
 
 def _secret_key() -> str:
@@ -61,8 +66,9 @@ def _secret_key() -> str:
     # Embedded mode: generate once and keep it in the data folder so sessions survive restarts.
     path = KESU_HOME / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -217,6 +223,9 @@ KESU_ATTACHMENT_LIMITS = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Attachments are personal data, served only through views that check the viewer's scope.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 KESU_REDIS_URL = env_str("KESU_REDIS_URL")
 # Per-process cache, also in scaled mode: intake must keep working while Redis is down (policies and
