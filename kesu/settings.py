@@ -119,9 +119,18 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Reverse proxies in front of Kesu: the client's address is then read from X-Forwarded-For
+# (kesu/org/client.py), for every per-address limit and the sign-in lock-out alike.
+KESU_NUM_PROXIES = env_int("KESU_NUM_PROXIES", 0)
+# Lock-out: a user name from one address after KESU_LOGIN_FAILURE_LIMIT failures, and an address
+# after KESU_LOGIN_FAILURE_LIMIT_PER_IP failures over all user names (password spraying; 0 = off),
+# for KESU_LOGIN_COOLOFF_MINUTES. See kesu/web/lockout.py.
 AXES_FAILURE_LIMIT = env_int("KESU_LOGIN_FAILURE_LIMIT", 5)
+KESU_LOGIN_FAILURE_LIMIT_PER_IP = env_int("KESU_LOGIN_FAILURE_LIMIT_PER_IP", 30)
 AXES_COOLOFF_TIME = env_int("KESU_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "kesu.org.client.client_ip"
+AXES_HANDLER = "kesu.web.lockout.LockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
@@ -266,8 +275,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "kesu.api.problems.exception_handler",
     "NON_FIELD_ERRORS_KEY": "__all__",
-    # Client address for the per-IP limit: REMOTE_ADDR unless Kesu runs behind this many proxies.
-    "NUM_PROXIES": env_int("KESU_NUM_PROXIES", 0),
+    # The per-IP limit reads the client address with kesu.org.client.client_ip (KESU_NUM_PROXIES).
+    "NUM_PROXIES": KESU_NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 KESU_API_RATE_PER_KEY = env_str("KESU_API_RATE_PER_KEY", "600/min")  # per key (or signed-in user)
@@ -416,8 +425,7 @@ KESU_PORTAL_SESSION_DAYS = env_int("KESU_PORTAL_SESSION_DAYS", 30)
 KESU_PORTAL_LINK_DAYS = env_int("KESU_PORTAL_LINK_DAYS", 30)
 # The address residents reach the portal at (printed in QR codes and SMS links).
 KESU_PORTAL_BASE_URL = env_str("KESU_PORTAL_BASE_URL") or KESU_BASE_URL
-# Client address for the per-address limits: REMOTE_ADDR unless behind this many proxies.
-KESU_PORTAL_NUM_PROXIES = env_int("KESU_NUM_PROXIES", 0)
+# Client address for the per-address limits: kesu.org.client.client_ip (KESU_NUM_PROXIES).
 # --- end resident portal ---
 
 # --- reports ---

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from kesu.org.client import client_ip
+
 from .auth import key_of
 
 
@@ -38,6 +40,10 @@ class KeyRateThrottle(_SettingsRate):
 class IpRateThrottle(_SettingsRate):
     scope = "api_ip"
     setting = "KESU_API_RATE_PER_IP"
+
+    def get_ident(self, request) -> str:
+        """The client address every per-address rule uses (KESU_NUM_PROXIES), not DRF's own."""
+        return client_ip(request) or "unknown"
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

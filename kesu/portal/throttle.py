@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import time
 
-from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from kesu.org import client as org_client
+
 
 def client_ip(request: HttpRequest) -> str:
-    """REMOTE_ADDR, or the address KESU_NUM_PROXIES trusted proxies in front of Kesu saw."""
-    proxies = settings.KESU_PORTAL_NUM_PROXIES
-    if proxies > 0:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
-        if forwarded:
-            return forwarded[-min(proxies, len(forwarded))]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The client's address (kesu.org.client.client_ip: REMOTE_ADDR, or what KESU_NUM_PROXIES trusted
+    proxies saw), "" when the request has none that is valid."""
+    return org_client.client_ip(request) or ""
 
 
 def hit(scope: str, who: str, *, limit: int, window: int) -> bool:
