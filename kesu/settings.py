@@ -242,6 +242,36 @@ KESU_REDIS_URL = env_str("KESU_REDIS_URL")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 KESU_BASE_URL = env_str("KESU_BASE_URL", "http://127.0.0.1:8000")
 
+# --- HTTPS ---
+# With an https KESU_BASE_URL, Kesu is served over HTTPS by a reverse proxy in front of `kesu serve`
+# (which speaks plain HTTP): cookies are sent over HTTPS only, browsers are told to use HTTPS for a
+# year (HSTS, subdomains included; preloading is a commitment to the browsers' lists, so off unless
+# KESU_HSTS_PRELOAD), plain HTTP is redirected, and a request is taken as HTTPS when the proxy says so
+# in X-Forwarded-Proto (the proxy must set that header itself, replacing any the client sent).
+KESU_HTTPS = KESU_BASE_URL.lower().startswith("https://")
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    raw = env_str("KESU_PROXY_SSL_HEADER", "X-Forwarded-Proto=https" if KESU_HTTPS else "")
+    if not raw or raw.lower() in {"off", "none", "false", "0"}:
+        return None
+    name, sep, value = raw.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise ValueError(f"KESU_PROXY_SSL_HEADER must look like Header-Name=value or off, not {raw!r}")
+    return "HTTP_" + name.strip().upper().replace("-", "_"), value.strip()
+
+
+SESSION_COOKIE_SECURE = env_bool("KESU_SESSION_COOKIE_SECURE", KESU_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("KESU_CSRF_COOKIE_SECURE", KESU_HTTPS)
+SECURE_HSTS_SECONDS = env_int("KESU_HSTS_SECONDS", 365 * 86400 if KESU_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KESU_HSTS_INCLUDE_SUBDOMAINS", KESU_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("KESU_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("KESU_SSL_REDIRECT", KESU_HTTPS)
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
+# `check --deploy` asks for HSTS preloading (W021); that is the operator's choice (KESU_HSTS_PRELOAD).
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# --- end HTTPS ---
+
 STATICFILES_DIRS: list = []
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
