@@ -238,8 +238,17 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 KESU_REDIS_URL = env_str("KESU_REDIS_URL")
 # Per-process cache, also in scaled mode: intake must keep working while Redis is down (policies and
-# calendars are cached here). Rate limits are therefore per web process (see docs/decisions/0003).
+# calendars are cached here for a minute). Rate limits are not kept in it (below).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rate limits (API, portal) count in one store every web process shares (kesu/org/ratelimit.py,
+# docs/decisions/0009): Redis with KESU_REDIS_URL (or KESU_RATELIMIT_REDIS_URL), else a file of its
+# own in KESU_HOME (sqlite); "local" counts per process. While the store fails, each process counts on
+# its own and tries again after KESU_RATELIMIT_RETRY_SECONDS: a limit never fails a request.
+KESU_RATELIMIT_STORE = env_str("KESU_RATELIMIT_STORE")
+if KESU_RATELIMIT_STORE not in {"", "redis", "sqlite", "local"}:
+    raise ValueError(f"KESU_RATELIMIT_STORE must be redis, sqlite or local, not {KESU_RATELIMIT_STORE!r}")
+KESU_RATELIMIT_REDIS_URL = env_str("KESU_RATELIMIT_REDIS_URL")
+KESU_RATELIMIT_RETRY_SECONDS = env_float("KESU_RATELIMIT_RETRY_SECONDS", 5.0)
 KESU_BASE_URL = env_str("KESU_BASE_URL", "http://127.0.0.1:8000")
 
 # --- HTTPS ---

@@ -1,17 +1,13 @@
-"""Rate limits by client address, in the Django cache (fixed windows).
+"""Rate limits by client address, counted in the store every web process shares (kesu.org.ratelimit).
 
-Limits by phone and by resident are counted in the database (codes issued, complaints filed), which
-every web process shares; the address limits use the cache, which is shared only when the cache is
-(Redis in the scaled mode)."""
+Limits by phone and by resident are counted in the database (codes issued, complaints filed)."""
 
 from __future__ import annotations
 
-import time
-
-from django.core.cache import cache
 from django.http import HttpRequest
 
 from kesu.org import client as org_client
+from kesu.org import ratelimit
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -21,21 +17,10 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def hit(scope: str, who: str, *, limit: int, window: int) -> bool:
-    """Count one hit; False once `who` made more than `limit` hits of `scope` in the current window."""
-    if limit <= 0:
-        return True
-    slot = int(time.time() // window)
-    key = f"portal:rate:{scope}:{who}:{slot}"
-    if cache.add(key, 1, timeout=window + 5):
-        return True
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window + 5)
-        count = 1
-    return count <= limit
+    """Count one hit; False once `who` made more than `limit` hits of `scope` in the last `window` s."""
+    return ratelimit.hit(f"portal:{scope}", who, limit=limit, window=window)
 
 
 def retry_after(window: int) -> int:
-    """Seconds until the current fixed window ends."""
-    return int(window - time.time() % window) + 1
+    """Seconds until the current window ends."""
+    return ratelimit.retry_after(window)
