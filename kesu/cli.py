@@ -28,8 +28,14 @@ The data folder is ./var in the checkout, or KESU_HOME. Other settings: see .env
 COMMANDS = {"demo", "serve", "sweep", "createadmin", "migrate", "apikey", "report", "worker", "beat"}
 
 
+# Files and folders Kesu creates (the SQLite database and its journal, logs, exports, collected static
+# files) are its own user's only: 0600 and 0700. The data folder holds personal data and live codes.
+UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
+    os.umask(UMASK)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kesu.settings")
     args = argv[1:]
     if not args or args[0] in {"-h", "--help", "help"}:

@@ -51,7 +51,12 @@ def env_float(name: str, default: float) -> float:
 
 
 KESU_HOME = Path(env_str("KESU_HOME") or BASE_DIR / "var").resolve()
-KESU_HOME.mkdir(parents=True, exist_ok=True)
+# The data folder holds the database, attachments, live sign-in codes (sms.log) and the secret key:
+# only Kesu's own user may enter it. `kesu` sets the umask to 077 at start-up, so what it creates
+# there is 0600 (files) and 0700 (folders); a folder created before that is closed here.
+KESU_HOME.mkdir(mode=0o700, parents=True, exist_ok=True)
+if KESU_HOME.stat().st_uid == os.getuid() and KESU_HOME.stat().st_mode & 0o077:
+    KESU_HOME.chmod(0o700)
 
 
 def _secret_key() -> str:
@@ -61,8 +66,9 @@ def _secret_key() -> str:
     # Embedded mode: generate once and keep it in the data folder so sessions survive restarts.
     path = KESU_HOME / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -113,9 +119,18 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Reverse proxies in front of Kesu: the client's address is then read from X-Forwarded-For
+# (kesu/org/client.py), for every per-address limit and the sign-in lock-out alike.
+KESU_NUM_PROXIES = env_int("KESU_NUM_PROXIES", 0)
+# Lock-out: a user name from one address after KESU_LOGIN_FAILURE_LIMIT failures, and an address
+# after KESU_LOGIN_FAILURE_LIMIT_PER_IP failures over all user names (password spraying; 0 = off),
+# for KESU_LOGIN_COOLOFF_MINUTES. See kesu/web/lockout.py.
 AXES_FAILURE_LIMIT = env_int("KESU_LOGIN_FAILURE_LIMIT", 5)
+KESU_LOGIN_FAILURE_LIMIT_PER_IP = env_int("KESU_LOGIN_FAILURE_LIMIT_PER_IP", 30)
 AXES_COOLOFF_TIME = env_int("KESU_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "kesu.org.client.client_ip"
+AXES_HANDLER = "kesu.web.lockout.LockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
@@ -217,12 +232,54 @@ KESU_ATTACHMENT_LIMITS = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Attachments are personal data, served only through views that check the viewer's scope.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 KESU_REDIS_URL = env_str("KESU_REDIS_URL")
 # Per-process cache, also in scaled mode: intake must keep working while Redis is down (policies and
-# calendars are cached here). Rate limits are therefore per web process (see docs/decisions/0003).
+# calendars are cached here for a minute). Rate limits are not kept in it (below).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rate limits (API, portal) count in one store every web process shares (kesu/org/ratelimit.py,
+# docs/decisions/0009): Redis with KESU_REDIS_URL (or KESU_RATELIMIT_REDIS_URL), else a file of its
+# own in KESU_HOME (sqlite); "local" counts per process. While the store fails, each process counts on
+# its own and tries again after KESU_RATELIMIT_RETRY_SECONDS: a limit never fails a request.
+KESU_RATELIMIT_STORE = env_str("KESU_RATELIMIT_STORE")
+if KESU_RATELIMIT_STORE not in {"", "redis", "sqlite", "local"}:
+    raise ValueError(f"KESU_RATELIMIT_STORE must be redis, sqlite or local, not {KESU_RATELIMIT_STORE!r}")
+KESU_RATELIMIT_REDIS_URL = env_str("KESU_RATELIMIT_REDIS_URL")
+KESU_RATELIMIT_RETRY_SECONDS = env_float("KESU_RATELIMIT_RETRY_SECONDS", 5.0)
 KESU_BASE_URL = env_str("KESU_BASE_URL", "http://127.0.0.1:8000")
+
+# --- HTTPS ---
+# With an https KESU_BASE_URL, Kesu is served over HTTPS by a reverse proxy in front of `kesu serve`
+# (which speaks plain HTTP): cookies are sent over HTTPS only, browsers are told to use HTTPS for a
+# year (HSTS, subdomains included; preloading is a commitment to the browsers' lists, so off unless
+# KESU_HSTS_PRELOAD), plain HTTP is redirected, and a request is taken as HTTPS when the proxy says so
+# in X-Forwarded-Proto (the proxy must set that header itself, replacing any the client sent).
+KESU_HTTPS = KESU_BASE_URL.lower().startswith("https://")
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    raw = env_str("KESU_PROXY_SSL_HEADER", "X-Forwarded-Proto=https" if KESU_HTTPS else "")
+    if not raw or raw.lower() in {"off", "none", "false", "0"}:
+        return None
+    name, sep, value = raw.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise ValueError(f"KESU_PROXY_SSL_HEADER must look like Header-Name=value or off, not {raw!r}")
+    return "HTTP_" + name.strip().upper().replace("-", "_"), value.strip()
+
+
+SESSION_COOKIE_SECURE = env_bool("KESU_SESSION_COOKIE_SECURE", KESU_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("KESU_CSRF_COOKIE_SECURE", KESU_HTTPS)
+SECURE_HSTS_SECONDS = env_int("KESU_HSTS_SECONDS", 365 * 86400 if KESU_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KESU_HSTS_INCLUDE_SUBDOMAINS", KESU_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("KESU_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("KESU_SSL_REDIRECT", KESU_HTTPS)
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
+# `check --deploy` asks for HSTS preloading (W021); that is the operator's choice (KESU_HSTS_PRELOAD).
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# --- end HTTPS ---
 
 STATICFILES_DIRS: list = []
 LOGIN_URL = "/login/"
@@ -251,14 +308,14 @@ REST_FRAMEWORK = {
     # Per key here; per client address in kesu.api.views.ApiMixin, before authentication.
     "DEFAULT_THROTTLE_CLASSES": ["kesu.api.throttles.KeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["kesu.api.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kesu.api.negotiation.JsonAlways",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "kesu.api.problems.exception_handler",
     "NON_FIELD_ERRORS_KEY": "__all__",
-    # Client address for the per-IP limit: REMOTE_ADDR unless Kesu runs behind this many proxies.
-    "NUM_PROXIES": env_int("KESU_NUM_PROXIES", 0),
+    # The per-IP limit reads the client address with kesu.org.client.client_ip (KESU_NUM_PROXIES).
+    "NUM_PROXIES": KESU_NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 KESU_API_RATE_PER_KEY = env_str("KESU_API_RATE_PER_KEY", "600/min")  # per key (or signed-in user)
@@ -407,8 +464,7 @@ KESU_PORTAL_SESSION_DAYS = env_int("KESU_PORTAL_SESSION_DAYS", 30)
 KESU_PORTAL_LINK_DAYS = env_int("KESU_PORTAL_LINK_DAYS", 30)
 # The address residents reach the portal at (printed in QR codes and SMS links).
 KESU_PORTAL_BASE_URL = env_str("KESU_PORTAL_BASE_URL") or KESU_BASE_URL
-# Client address for the per-address limits: REMOTE_ADDR unless behind this many proxies.
-KESU_PORTAL_NUM_PROXIES = env_int("KESU_NUM_PROXIES", 0)
+# Client address for the per-address limits: kesu.org.client.client_ip (KESU_NUM_PROXIES).
 # --- end resident portal ---
 
 # --- reports ---

@@ -22,12 +22,17 @@ def local(*args: int) -> dt.datetime:
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    """Policies and calendar overrides are cached per process; a rolled-back test leaves no signal."""
+    """Policies and calendar overrides are cached per process; a rolled-back test leaves no signal.
+    Rate-limit counts live in their own store (kesu.org.ratelimit), which outlives a test too."""
     from django.core.cache import cache
 
+    from kesu.org import ratelimit
+
     cache.clear()
+    ratelimit.reset()
     yield
     cache.clear()
+    ratelimit.reset()
 
 
 @pytest.fixture

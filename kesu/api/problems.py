@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -46,6 +48,7 @@ def _titles() -> dict[str, str]:
         "not_acceptable": _("无法提供所要求的格式"),
         "unsupported_media_type": _("不支持的请求体格式"),
         "throttled": _("请求过于频繁"),
+        "request_too_large": _("请求体过大"),
         "transition_not_allowed": _("当前状态下不能执行此操作"),
         "stale_version": _("投诉已被他人修改"),
         "idempotency_key_reused": _("Idempotency-Key 重复使用"),
@@ -102,6 +105,10 @@ def validation_problem(errors: dict[str, str]) -> Response:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):  # Django's limit on a body read into memory
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        detail = _("请求体不能超过 %(mb)s MB。") % {"mb": f"{limit / (1024 * 1024):g}"}
+        return problem(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "request_too_large", detail)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             errors = {k: str(v[0]) for k, v in exc.message_dict.items() if v}

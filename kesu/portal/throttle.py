@@ -1,44 +1,26 @@
-"""Rate limits by client address, in the Django cache (fixed windows).
+"""Rate limits by client address, counted in the store every web process shares (kesu.org.ratelimit).
 
-Limits by phone and by resident are counted in the database (codes issued, complaints filed), which
-every web process shares; the address limits use the cache, which is shared only when the cache is
-(Redis in the scaled mode)."""
+Limits by phone and by resident are counted in the database (codes issued, complaints filed)."""
 
 from __future__ import annotations
 
-import time
-
-from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
+
+from kesu.org import client as org_client
+from kesu.org import ratelimit
 
 
 def client_ip(request: HttpRequest) -> str:
-    """REMOTE_ADDR, or the address KESU_NUM_PROXIES trusted proxies in front of Kesu saw."""
-    proxies = settings.KESU_PORTAL_NUM_PROXIES
-    if proxies > 0:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
-        if forwarded:
-            return forwarded[-min(proxies, len(forwarded))]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The client's address (kesu.org.client.client_ip: REMOTE_ADDR, or what KESU_NUM_PROXIES trusted
+    proxies saw), "" when the request has none that is valid."""
+    return org_client.client_ip(request) or ""
 
 
 def hit(scope: str, who: str, *, limit: int, window: int) -> bool:
-    """Count one hit; False once `who` made more than `limit` hits of `scope` in the current window."""
-    if limit <= 0:
-        return True
-    slot = int(time.time() // window)
-    key = f"portal:rate:{scope}:{who}:{slot}"
-    if cache.add(key, 1, timeout=window + 5):
-        return True
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window + 5)
-        count = 1
-    return count <= limit
+    """Count one hit; False once `who` made more than `limit` hits of `scope` in the last `window` s."""
+    return ratelimit.hit(f"portal:{scope}", who, limit=limit, window=window)
 
 
 def retry_after(window: int) -> int:
-    """Seconds until the current fixed window ends."""
-    return int(window - time.time() % window) + 1
+    """Seconds until the current window ends."""
+    return ratelimit.retry_after(window)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 MAX_MONTHS = 24
+FIRST_YEAR, LAST_YEAR = 2000, 2999  # a period's months and the months around it stay valid dates
 
 
 class PeriodError(ValueError):
@@ -34,10 +35,16 @@ def add_months(d: dt.date, n: int) -> dt.date:
 
 def parse_month(value: str, field: str = "month") -> dt.date:
     m = _MONTH.match((value or "").strip())
-    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 2000:
+    if not m or not 1 <= int(m.group(2)) <= 12:
         raise PeriodError(
             field,
             _("月份格式应为 YYYY-MM（例如 2026-02），收到“%(value)s”。") % {"value": (value or "")[:20]},
+        )
+    if not FIRST_YEAR <= int(m.group(1)) <= LAST_YEAR:
+        raise PeriodError(
+            field,
+            _("月份须在 %(first)s 至 %(last)s 之间，收到“%(value)s”。")
+            % {"first": f"{FIRST_YEAR}-01", "last": f"{LAST_YEAR}-12", "value": value.strip()},
         )
     return dt.date(int(m.group(1)), int(m.group(2)), 1)
 

@@ -84,8 +84,8 @@ class KeyedLog:
     def append(self, key: str, entry: str) -> bool:
         """Append `entry` (which must contain the key as its second tab-separated field on its first
         line); False if the key was already there."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, open(self.path, "ab+") as f:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with self._lock, self._open() as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
                 keys = self._read_new(f)
@@ -99,6 +99,17 @@ class KeyedLog:
                 return True
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
+
+    def _open(self):
+        """The log for appending, readable by Kesu's user only (it holds live sign-in codes and
+        messages about complaints): created 0600, and closed to others if an older Kesu opened it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+        except OSError:  # not ours to change: leave it as its owner set it
+            pass
+        return os.fdopen(fd, "ab+")
 
     def _read_new(self, f) -> set[str]:
         inode = os.fstat(f.fileno()).st_ino

@@ -59,14 +59,15 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 def locked_out(request, original_response=None, credentials=None):
-    """django-axes: too many failed sign-ins for this user name from this address."""
+    """django-axes: too many failed sign-ins for this user name from this address, or from this
+    address over all user names (kesu.web.lockout)."""
     minutes = round(float(settings.AXES_COOLOFF_TIME) * 60)
     form = LoginForm(request, data=request.POST or None)
     form.is_valid()  # keep the typed user name; the password field is never re-filled
     form.errors.clear()
-    context = {
-        "form": form,
-        "locked": _("登录失败次数过多，账号已暂时锁定。请 %(minutes)d 分钟后再试，或联系管理员解锁。")
-        % {"minutes": minutes},
-    }
+    if getattr(request, "kesu_address_locked", False):
+        words = _("此地址登录失败次数过多，已暂时禁止从这里登录。请 %(minutes)d 分钟后再试，或联系管理员。")
+    else:
+        words = _("登录失败次数过多，账号已暂时锁定。请 %(minutes)d 分钟后再试，或联系管理员解锁。")
+    context = {"form": form, "locked": words % {"minutes": minutes}}
     return render(request, "web/auth/login.html", context, status=429)
