@@ -1,0 +1,122 @@
+"""What a new user meets in the workspace, in a real browser (Playwright driving Debian's chromium) at
+1366×768 (issue 14): a dangerous action asks once; a note says whom it is for and who will see it;
+the list's filter panel folds away after a search so the results are on the first screen.
+
+Screenshots go to test-artifacts/screenshots/first-use/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_web_browser import ARGS, CHROMIUM, Desk
+
+from kesu.complaints.choices import Status
+from kesu.complaints.models import Complaint
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots" / "first-use"
+
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if SHOTS.exists():
+        shutil.rmtree(SHOTS)
+    SHOTS.mkdir(parents=True)
+    print(f"\nscreenshots: {SHOTS}")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(autouse=True)
+def seeded(db):
+    """Transactional tests empty the tables, data migrations included: put the default categories and
+    time limits back (the migration's own function)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("kesu.complaints.migrations.0003_default_categories_and_policies").forwards(
+        apps, None
+    )
+
+
+def shot(desk: Desk, name: str, full_page: bool = False) -> None:
+    desk.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page, caret="initial")
+
+
+def record_dialogs(page) -> list[str]:
+    """Every confirm() the page shows, answered yes."""
+    seen: list[str] = []
+
+    def answer(dialog):
+        seen.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    return seen
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. one confirmation
+
+
+@pytest.mark.django_db(transaction=True)
+def test_withdrawing_asks_once(browser, live_server, org, make_complaint):
+    from playwright.sync_api import expect
+
+    c = make_complaint()
+    desk = Desk(browser, live_server.url, "supervisor")
+    page = desk.page
+    asked = record_dialogs(page)
+    desk.go(f"/complaints/{c.number}/")
+    box = desk.open_action("withdraw")
+    box.get_by_label("撤回说明").fill("业主来电说问题已自行解决，要求撤回。")
+    box.get_by_role("button", name="撤回投诉").click()
+    expect(page.locator(".flash")).to_contain_text("投诉已撤回")
+    assert asked == ["确定要“撤回”吗？"]
+    assert Complaint.objects.get(pk=c.pk).status == Status.WITHDRAWN
+    desk.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_declining_asks_once_and_no_means_nothing_is_sent(browser, live_server, org, make_complaint):
+    from playwright.sync_api import expect
+
+    c = make_complaint()
+    desk = Desk(browser, live_server.url, "supervisor")
+    page = desk.page
+    desk.go(f"/complaints/{c.number}/")
+    box = desk.open_action("decline")
+    box.get_by_label("不予受理原因").select_option(index=1)
+    box.get_by_label("向投诉人的解释").fill("该事项属于市政管理范围，已告知业主联系方式。")
+
+    # "No": nothing is sent, and the dialog came once
+    refused: list[str] = []
+
+    def refuse(dialog):
+        refused.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", refuse)
+    box.get_by_role("button", name="不予受理").click()
+    page.wait_for_timeout(500)
+    assert refused == ["确定要“不予受理”吗？"]
+    assert Complaint.objects.get(pk=c.pk).status == Status.RECEIVED
+    page.remove_listener("dialog", refuse)
+
+    # "Yes": declined, after one question
+    asked = record_dialogs(page)
+    box.get_by_role("button", name="不予受理").click()
+    expect(page.locator(".flash")).to_contain_text("已不予受理")
+    assert asked == ["确定要“不予受理”吗？"]
+    assert Complaint.objects.get(pk=c.pk).status == Status.DECLINED
+    desk.close()
