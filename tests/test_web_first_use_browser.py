@@ -14,7 +14,8 @@ import pytest
 from test_web_browser import ARGS, CHROMIUM, Desk
 
 from kesu.complaints.choices import Status
-from kesu.complaints.models import Complaint
+from kesu.complaints.models import Complaint, ComplaintEvent
+from kesu.notify.models import Outbox
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots" / "first-use"
 
@@ -119,4 +120,54 @@ def test_declining_asks_once_and_no_means_nothing_is_sent(browser, live_server, 
     expect(page.locator(".flash")).to_contain_text("已不予受理")
     assert asked == ["确定要“不予受理”吗？"]
     assert Complaint.objects.get(pk=c.pk).status == Status.DECLINED
+    desk.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. a note says whom it is for
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_note_has_no_default_audience_and_says_who_will_see_it(browser, live_server, org, make_complaint):
+    from playwright.sync_api import expect
+
+    c = make_complaint()
+    desk = Desk(browser, live_server.url, "supervisor")
+    page = desk.page
+    desk.go(f"/complaints/{c.number}/")
+    box = desk.open_action("note")
+    internal = box.get_by_label("内部备注（投诉人看不到）")
+    told = box.get_by_label("告知投诉人（以短信发给投诉人，住户端可见）")
+    assert not internal.is_checked() and not told.is_checked()  # no choice made for the clerk
+
+    # Typed and sent without choosing: refused, in Chinese, and nothing is recorded
+    box.get_by_label("内容").fill("已电话告知业主：明天上午工程部上门检修。")
+    box.get_by_role("button", name="保存记录").click()
+    box = page.locator("#action-note")
+    expect(box.locator("#id_note_audience_error")).to_contain_text("请选择")
+    expect(box.get_by_label("内容")).to_have_value("已电话告知业主：明天上午工程部上门检修。")
+    assert not ComplaintEvent.objects.filter(complaint=c, type="note").exists()
+    shot(desk, "note-audience-required")
+
+    # Told to the complainant: the confirmation says the complainant hears of it (by SMS)
+    box.get_by_label("告知投诉人（以短信发给投诉人，住户端可见）").check()
+    box.get_by_role("button", name="保存记录").click()
+    expect(page.locator(".flash")).to_contain_text("已告知投诉人（短信）")
+    expect(page.locator(".tl--told").last).to_contain_text("明天上午工程部上门检修")
+    sms = Outbox.objects.filter(complaint=c, channel=Outbox.Channel.SMS, kind="progress")
+    assert [row.address for row in sms] == [c.complainant_phone] and "明天上午" in sms[0].body
+    shot(desk, "note-told")
+
+    # The next note starts with no choice again; an internal one says the complainant cannot see it
+    box = desk.open_action("note")
+    assert not box.get_by_label("内部备注（投诉人看不到）").is_checked()
+    assert not box.get_by_label("告知投诉人（以短信发给投诉人，住户端可见）").is_checked()
+    box.get_by_label("内容").fill("工程部说配件周三到。")
+    box.get_by_label("内部备注（投诉人看不到）").check()
+    box.get_by_role("button", name="保存记录").click()
+    expect(page.locator(".flash")).to_contain_text("内部备注，投诉人看不到")
+    notes = ComplaintEvent.objects.filter(complaint=c, type="note").order_by("id")
+    assert [e.visibility for e in notes] == ["complainant", "internal"]
+    assert sms.count() == 1  # the internal note went to nobody
+    shot(desk, "note-internal")
     desk.close()
