@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from test_web_browser import ARGS, CHROMIUM, Desk
 
+from kesu.complaints import services
 from kesu.complaints.choices import Status
 from kesu.complaints.models import Complaint, ComplaintEvent
 from kesu.notify.models import Outbox
@@ -170,4 +171,78 @@ def test_a_note_has_no_default_audience_and_says_who_will_see_it(browser, live_s
     assert [e.visibility for e in notes] == ["complainant", "internal"]
     assert sms.count() == 1  # the internal note went to nobody
     shot(desk, "note-internal")
+    desk.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# 11. the filter panel after a search
+
+
+def _many(org, make_complaint, n: int = 8) -> list[Complaint]:
+    out = []
+    for i in range(n):
+        c = make_complaint(content=f"第{i + 1}件：3栋电梯经常停运，困人十多分钟。")
+        if i % 2:
+            c = services.assess(c, org.supervisor, nature="valid", severity="general", category="facilities")
+        out.append(c)
+    return out
+
+
+def _first_row_in_view(page) -> bool:
+    return page.evaluate(
+        """() => {
+          const row = document.querySelector('#results tbody tr');
+          if (!row) return false;
+          const r = row.getBoundingClientRect();
+          return r.top >= 0 && r.bottom <= window.innerHeight;
+        }"""
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_filtered_search_the_first_result_is_on_the_first_screen(
+    browser, live_server, org, make_complaint
+):
+    from playwright.sync_api import expect
+
+    _many(org, make_complaint)
+    desk = Desk(browser, live_server.url, "supervisor")  # 1366×768
+    page = desk.page
+    desk.go("/complaints/")
+    panel = page.locator("#filters-more")
+
+    # choose filters in the panel, then search
+    panel.locator("summary").click()
+    panel.get_by_label("已受理").check()
+    panel.get_by_label("有效投诉").check()
+    overdue = panel.get_by_label("超时")
+    options = overdue.locator("option").all_inner_texts()
+    assert options.count("不限") == 1 and not any(o.strip("-") == "" for o in options), options
+    page.get_by_label("搜索", exact=True).fill("电梯")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("#results-title")).to_contain_text("共 4 件")
+    expect(panel).not_to_have_attribute("open", "")
+    summary = panel.locator("summary")
+    expect(summary).to_contain_text("已受理")
+    expect(summary).to_contain_text("有效投诉")
+    assert _first_row_in_view(page)
+    shot(desk, "list-after-search")
+
+    # the same filters on a page of their own (a link, a reload, a saved filter): folded too
+    page.reload()
+    expect(page.locator("#results-title")).to_contain_text("共 4 件")
+    expect(panel).not_to_have_attribute("open", "")
+    expect(panel.locator("summary")).to_contain_text("有效投诉")
+    assert _first_row_in_view(page)
+    shot(desk, "list-reloaded-with-filters")
+
+    # the one-line summary opens the panel again, with the filters in it
+    panel.locator("summary").click()
+    expect(panel.get_by_label("有效投诉")).to_be_checked()
+    shot(desk, "list-panel-opened", full_page=True)
+
+    # the quick chips lead to a folded panel as well
+    desk.go("/complaints/?overdue=any&nature=valid")
+    expect(panel).not_to_have_attribute("open", "")
+    expect(panel.locator("summary")).to_contain_text("任一超时")
     desk.close()

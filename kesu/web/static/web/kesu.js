@@ -72,6 +72,15 @@
     if (msg && !window.confirm(msg)) { e.preventDefault(); e.stopImmediatePropagation(); }
   }, true);
 
+  // the list: a search (the 查询 button or Enter) folds the filter panel, so the results start on the
+  // first screen; its summary line (sent with the results) names the filters and opens it again.
+  // Ticking a box inside the open panel updates the results without folding it.
+  document.addEventListener("submit", function (e) {
+    if (e.target.id !== "filters") return;
+    var more = document.getElementById("filters-more");
+    if (more) more.open = false;
+  });
+
   // look-up box: Enter picks the first result instead of sending the half-filled form;
   // the arrow keys move between the results
   document.addEventListener("keydown", function (e) {
