@@ -85,6 +85,22 @@ class WorkCalendar:
                 return loc
         return self._at(self._next_workday(d), self.start)
 
+    def previous_window_end(self, dt: datetime) -> datetime:
+        """``dt`` itself when the office is open then; otherwise the end of the last working window
+        before it (the latest moment not after ``dt`` at which the office was still open)."""
+        loc = local(dt, self.tz)
+        d = loc.date()
+        if self.is_workday(d) and loc.time() >= self.start:
+            return loc if loc.time() < self.end else self._at(d, self.end)
+        return self._at(self._previous_workday(d), self.end)
+
+    def first_full_window_end(self, dt: datetime) -> datetime:
+        """The end of the first whole working window that starts after ``dt`` (the window ``dt`` falls
+        in does not count: it is not whole)."""
+        start = self.next_window_start(dt)
+        day = start.date() if start != local(dt, self.tz) else self._next_workday(start.date())
+        return self._at(day, self.end)
+
     def add_working_time(self, dt: datetime, delta: timedelta) -> datetime:
         if delta < _ZERO:
             raise ValueError(f"delta must be non-negative, got {delta}")
@@ -122,6 +138,14 @@ class WorkCalendar:
 
     def _at(self, d: date, t: time) -> datetime:
         return datetime.combine(d, t, tzinfo=self.tz)
+
+    def _previous_workday(self, d: date) -> date:
+        """Last workday strictly before ``d``."""
+        for offset in range(1, MAX_SEARCH_DAYS + 1):
+            candidate = d - timedelta(days=offset)
+            if self.is_workday(candidate):
+                return candidate
+        raise RuntimeError(f"no workday within {MAX_SEARCH_DAYS} days before {d}; check calendar overrides")
 
     def _next_workday(self, d: date) -> date:
         """First workday strictly after ``d``."""

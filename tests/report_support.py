@@ -175,14 +175,8 @@ def build_data(org) -> SimpleNamespace:
         method="onsite",
         satisfaction="dissatisfied",
         words="还在响",
-        at=local(2026, 2, 14, 12, 0),
-    )
-    s.A7 = services.reopen(
-        s.A7,
-        org.cs_manager,
-        reason="异响未消除",
         rectify_due_at=local(2026, 2, 20, 18, 0),
-        at=local(2026, 2, 14, 13, 0),
+        at=local(2026, 2, 14, 12, 0),
     )
     s.A7 = services.resolve(s.A7, org.supervisor, resolution="已更换导靴。", at=local(2026, 2, 16, 10, 0))
     s.A7 = services.call_back(
@@ -192,6 +186,9 @@ def build_data(org) -> SimpleNamespace:
         satisfaction="satisfied",
         words="好了",
         at=local(2026, 2, 16, 11, 0),
+    )
+    s.A7 = services.report(
+        s.A7, org.director, summary="电梯异响，业主投诉至媒体。", at=local(2026, 2, 16, 11, 30)
     )
     s.A7 = services.close(s.A7, org.director, at=local(2026, 2, 16, 12, 0), **LESSON)
 

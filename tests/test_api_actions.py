@@ -196,23 +196,37 @@ def test_close_before_callback_is_409_with_the_reason(org, resolved):
     assert "回访" in problem["detail"]
 
 
-def test_dissatisfied_callback_then_reopen_with_a_deadline(org, resolved):
+def test_a_dissatisfied_callback_starts_rectification_with_the_policys_deadline_or_the_one_given(
+    org, resolved, make_complaint
+):
     api = api_for(org.supervisor)
-    _ok(
+    body = _ok(
         api.post(
             f"/complaints/{resolved.number}/callback/",
             {"method": "phone", "satisfaction": "dissatisfied", "words": "还是坏"},
         )
     )
-    due = (timezone.now() + dt.timedelta(days=2)).isoformat()
-    body = _ok(
-        api.post(f"/complaints/{resolved.number}/reopen/", {"reason": "投诉人不满意", "rectify_due_at": due})
-    )
+    # No deadline given: the policy's default, never a dissatisfied complaint left waiting.
     assert body["status"] == "rectifying" and body["rectify_due_at"] is not None
     past = (timezone.now() - dt.timedelta(days=2)).isoformat()
     assert_problem(
         api.post(f"/complaints/{resolved.number}/reopen/", {"reason": "x", "rectify_due_at": past}), 409
     )
+    due = timezone.now() + dt.timedelta(days=2)
+    c = services.resolve(Complaint.objects.get(pk=resolved.pk), org.handler, resolution="再次维修")
+    body = _ok(
+        api.post(
+            f"/complaints/{c.number}/callback/",
+            {
+                "method": "phone",
+                "satisfaction": "dissatisfied",
+                "words": "仍不行",
+                "rectify_due_at": due.isoformat(),
+            },
+        )
+    )
+    assert body["status"] == "rectifying"
+    assert abs(dt.datetime.fromisoformat(body["rectify_due_at"]) - due) < dt.timedelta(seconds=1)
 
 
 def test_reopen_with_a_past_deadline_is_400(org, resolved):

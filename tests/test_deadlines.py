@@ -160,8 +160,39 @@ def test_general_complaint_outside_working_hours_forwards_from_the_next_working_
     c = register(org, received)
     assert (c.forward_due_at, c.resolve_due_at) == (forward, resolve)
     assert due(c) == expect(
-        forward_due_at=forward, resolve_due_at=resolve, committed_answer_at=received + dt.timedelta(hours=48)
+        forward_due_at=forward, resolve_due_at=resolve, committed_answer_at=PROMISED[received]
     )
+
+
+# The promised answer: 48 hours, moved into the office's working window when that falls outside it
+# (the end of the last working window before, at least a whole working day after receipt).
+PROMISED = {
+    local(2026, 3, 10, 23, 30): local(2026, 3, 12, 19, 0),  # Thu 23:30 → Thu 19:00
+    local(2026, 3, 11, 7, 59): local(2026, 3, 12, 19, 0),  # Fri 07:59 → Thu 19:00
+    local(2026, 3, 10, 19, 0): local(2026, 3, 12, 19, 0),  # Thu 19:00: at closing, kept
+    local(2026, 3, 10, 18, 59): local(2026, 3, 12, 18, 59),  # inside the window, kept
+    local(2026, 3, 13, 22, 0): local(2026, 3, 16, 19, 0),  # Sun 22:00 → Fri 19:00 is too soon → Mon 19:00
+    local(2026, 3, 14, 12, 0): local(2026, 3, 16, 12, 0),  # Mon 12:00, kept
+}
+
+
+def test_a_call_at_3am_on_thursday_is_promised_within_fridays_working_window_and_the_sms_says_so(org):
+    from kesu.notify.models import Outbox
+
+    c = register(org, local(2026, 3, 12, 3, 0))  # Thursday 03:00; 48 h would be Saturday 03:00
+    assert c.committed_answer_at == local(2026, 3, 13, 19, 0)
+    sms = Outbox.objects.get(complaint=c, kind="ack")
+    assert "2026-03-13 19:00" in sms.body
+
+
+def test_the_promise_keeps_clock_hours_where_the_policy_says_so(org):
+    from kesu.complaints.models import SlaPolicy
+
+    policy = SlaPolicy.objects.get(office=None, severity="general")
+    policy.answer_in_working_window = False
+    policy.save()
+    c = register(org, local(2026, 3, 10, 23, 30))
+    assert c.committed_answer_at == local(2026, 3, 12, 23, 30)
 
 
 def test_minor_complaint_at_night_also_waits_for_the_morning(org):
@@ -245,7 +276,9 @@ def test_year_end_2026_into_2027_uses_the_fallback_calendar(org):
     assert due(day) == expect(
         forward_due_at=local(2026, 12, 31, 10, 20),
         resolve_due_at=local(2027, 1, 5, 12, 0),
-        committed_answer_at=local(2027, 1, 2, 10, 0),  # clock hours: a holiday Saturday
+        # 48 h is a holiday Saturday; the office's last window before it (Thu 19:00) leaves no whole
+        # working day, so the first one after receipt: Monday 4 January, 19:00.
+        committed_answer_at=local(2027, 1, 4, 19, 0),
     )
     # New Year's Eve, evening: Mon Jan 4 08:00; Mon 11 h, Tue 11 h, Wed 08:00 + 2 h.
     evening = register(org, local(2026, 12, 31, 20, 0))
@@ -408,10 +441,17 @@ def test_assessing_a_general_complaint_as_major_runs_the_major_limits_from_the_j
         forward_due_at=local(2026, 3, 10, 10, 15),
         report_due_at=local(2026, 3, 10, 11, 5),
         resolve_due_at=local(2026, 3, 11, 10, 5),
-        committed_answer_at=local(2026, 3, 12, 10, 0),  # already promised: not changed
+        # The promise (Thu 10:00) would now fall after the resolution deadline: brought forward to the
+        # major answer time from the judgement, and the complainant is told.
+        committed_answer_at=local(2026, 3, 11, 10, 5),
         onsite_callback_required=True,
     )
+    from kesu.notify.models import Outbox
+
+    told = Outbox.objects.get(complaint=c, kind="promise", channel="sms")
+    assert "2026-03-11 10:05" in told.body and told.address == c.complainant_phone
     changes = _changes(c, EventType.ASSESSED)
+    assert changes["committed_answer_at"] == [local(2026, 3, 12, 10, 0), local(2026, 3, 11, 10, 5)]
     assert changes["forward_due_at"] == [local(2026, 3, 10, 10, 20), local(2026, 3, 10, 10, 15)]
     assert changes["report_due_at"] == [None, local(2026, 3, 10, 11, 5)]
     assert changes["resolve_due_at"] == [local(2026, 3, 12, 12, 0), local(2026, 3, 11, 10, 5)]
@@ -423,6 +463,15 @@ def test_assessing_as_major_at_night_starts_the_forward_clock_at_once(org):
     assert c.forward_due_at == local(2026, 3, 11, 8, 20)
     c = services.assess(c, org.supervisor, is_major=True, at=local(2026, 3, 10, 23, 35))
     assert (c.forward_due_at, c.report_due_at) == (local(2026, 3, 10, 23, 45), local(2026, 3, 11, 0, 35))
+
+
+def test_a_judgement_that_leaves_the_promise_before_the_resolution_deadline_keeps_it(org):
+    from kesu.notify.models import Outbox
+
+    c = register(org, local(2026, 3, 10, 10, 0))
+    c = services.assess(c, org.supervisor, severity="minor", at=local(2026, 3, 10, 10, 5))
+    assert c.committed_answer_at == local(2026, 3, 12, 10, 0)
+    assert not Outbox.objects.filter(complaint=c, kind="promise").exists()
 
 
 @pytest.mark.parametrize(
@@ -472,26 +521,22 @@ def test_major_complaint_is_called_back_on_site_within_24_hours(org):
 
 def test_reopening_sets_the_rectify_deadline_and_resolving_again_restarts_the_callback_clock(org):
     c = resolved(org, register(org, local(2026, 3, 10, 10, 0)), local(2026, 3, 11, 15, 0))
+    with pytest.raises(ValidationError):  # a rectify deadline in the past is refused
+        services.call_back(
+            c,
+            org.supervisor,
+            method="phone",
+            satisfaction="dissatisfied",
+            words="还是经常停",
+            rectify_due_at=local(2026, 3, 12, 9, 0),
+            at=local(2026, 3, 12, 9, 10),
+        )
     c = services.call_back(
         c,
         org.supervisor,
         method="phone",
         satisfaction="dissatisfied",
         words="还是经常停",
-        at=local(2026, 3, 12, 9, 0),
-    )
-    with pytest.raises(ValidationError):  # a rectify deadline in the past is refused
-        services.reopen(
-            c,
-            org.supervisor,
-            reason="不满意",
-            rectify_due_at=local(2026, 3, 12, 9, 0),
-            at=local(2026, 3, 12, 9, 10),
-        )
-    c = services.reopen(
-        c,
-        org.supervisor,
-        reason="投诉人不满意",
         rectify_due_at=local(2026, 3, 13, 17, 0),
         at=local(2026, 3, 12, 9, 10),
     )
@@ -607,12 +652,6 @@ def test_rectify_overdue_until_resolved_again(org):
         method="phone",
         satisfaction="dissatisfied",
         words="还是经常停",
-        at=local(2026, 3, 12, 9, 0),
-    )
-    c = services.reopen(
-        c,
-        org.supervisor,
-        reason="不满意",
         rectify_due_at=local(2026, 3, 13, 17, 0),
         at=local(2026, 3, 12, 9, 10),
     )
@@ -676,7 +715,8 @@ def test_due_soon_is_the_window_before_a_deadline_passes(org):
     assert soon(local(2026, 3, 12, 11, 45))  # any kind: resolve at Thu 12:00
 
 
-def test_a_dissatisfied_callback_left_without_rectification_becomes_overdue(org):
+def test_a_dissatisfied_callback_without_a_deadline_starts_rectification_by_the_policys_default(org):
+    # It used to stay 已处理待回访 (不满意) until someone reopened it: a complaint nobody worked on.
     c = register(org, local(2026, 3, 10, 10, 0))
     c = services.dispatch(
         c, org.supervisor, department=org.a.dept["engineering"], at=local(2026, 3, 10, 10, 5)
@@ -690,9 +730,10 @@ def test_a_dissatisfied_callback_left_without_rectification_becomes_overdue(org)
         words="还是不亮",
         at=local(2026, 3, 10, 16, 0),
     )
-    assert c.status == Status.RESOLVED
-    assert not Complaint.objects.filter(pk=c.pk).overdue("callback", now=local(2026, 3, 11, 14, 0)).exists()
-    assert Complaint.objects.filter(pk=c.pk).overdue("callback", now=local(2026, 3, 11, 15, 1)).exists()
+    assert c.status == Status.RECTIFYING
+    # 24 working hours from Tue 16:00 (window 08:00–19:00): 3 h Tue, 11 h Wed, 10 h Thu → Thu 18:00.
+    assert c.rectify_due_at == local(2026, 3, 12, 18, 0)
+    assert list(c.events.values_list("type", flat=True))[-2:] == [EventType.CALLED_BACK, EventType.REOPENED]
 
 
 def test_a_dissatisfied_callback_with_a_rectification_deadline_reopens_at_once(org):

@@ -125,6 +125,22 @@ def test_a_deadline_that_stays_passed_climbs_one_tier_per_hour_each_tier_once_up
     assert "转呈超时：时限 2026-03-10 10:20 已过 3小时1分钟 仍未办结，升级至公司领导。" in row.body
 
 
+def test_a_sweep_that_was_down_does_not_flood_the_top_each_tier_waits_its_interval(org):
+    # The server was down from 10:21 to 14:00: the deadline passed long ago, but the ladder still
+    # climbs one tier per interval from the step before, never director, quality and executive at once.
+    register(org)
+    sweep_all(local(2026, 3, 10, 10, 21))
+    for minute in (0, 1, 2, 30):
+        sweep_all(local(2026, 3, 10, 14, minute))
+    assert heard("escalation") == ["director"]
+    sweep_all(local(2026, 3, 10, 15, 0))
+    assert heard("escalation") == ["director", "quality"]
+    sweep_all(local(2026, 3, 10, 15, 30))
+    assert heard("escalation") == ["director", "quality"]
+    sweep_all(local(2026, 3, 10, 16, 0))
+    assert heard("escalation") == ["director", "executive", "quality"]
+
+
 def test_escalation_stops_when_the_step_is_done(org):
     c = register(org)
     sweep_all(local(2026, 3, 10, 10, 21))

@@ -62,3 +62,56 @@ def test_manager_quotas_come_from_the_callback_policy(org, data, monkeypatch):
     ]
     quota = r["kpis"]["manager_callback_quota"]
     assert (quota["numerator"], quota["denominator"]) == (0, 3)
+
+
+def test_a_complaint_ended_without_satisfying_its_complainant_after_rectification_is_counted(org, data):
+    # A7 (February) was sent back for rectification and then closed satisfied: 0 of 1.
+    r = compute(org.quality, FEB, as_of=AS_OF)
+    assert (
+        r["kpis"]["ended_unsatisfied_rate"]["numerator"],
+        r["kpis"]["ended_unsatisfied_rate"]["denominator"],
+    ) == (0, 1)
+
+    from conftest import local
+
+    from kesu.complaints import services
+
+    c = services.register(
+        org.reception,
+        office=org.a.office,
+        channel="phone",
+        content="楼顶渗水，反复维修不好。",
+        complainant_name="陈女士",
+        phone="13900001111",
+        nature="valid",
+        severity="general",
+        category="facilities",
+        received_at=local(2026, 2, 20, 10, 0),
+        at=local(2026, 2, 20, 10, 0),
+    )
+    c = services.dispatch(
+        c, org.supervisor, department=org.a.dept["engineering"], at=local(2026, 2, 20, 10, 5)
+    )
+    c = services.resolve(c, org.handler, resolution="已补漏。", at=local(2026, 2, 21, 10, 0))
+    c = services.call_back(
+        c,
+        org.supervisor,
+        method="phone",
+        satisfaction="dissatisfied",
+        words="还漏",
+        at=local(2026, 2, 21, 12, 0),
+    )
+    c = services.resolve(c, org.handler, resolution="已整体重做防水层。", at=local(2026, 2, 24, 10, 0))
+    c = services.close(
+        c,
+        org.cs_manager,
+        outcome="mediation",
+        note="经业委会调解，业主同意结案。",
+        lesson_cause="防水老化",
+        lesson_learned="首次维修未查明原因",
+        lesson_prevention="渗水先做闭水试验",
+        at=local(2026, 2, 25, 10, 0),
+    )
+    r = compute(org.quality, FEB, as_of=AS_OF)
+    kpi = r["kpis"]["ended_unsatisfied_rate"]
+    assert (kpi["numerator"], kpi["denominator"], kpi["value"]) == (1, 2, 50.0)

@@ -222,10 +222,13 @@ def test_a_reopened_complaint_whose_new_rectify_deadline_passes_gets_a_new_breac
         start=1,
     ):
         c = services.call_back(
-            c, org.supervisor, method="phone", satisfaction="dissatisfied", words="还是经常停", at=called
-        )
-        c = services.reopen(
-            c, org.supervisor, reason="投诉人不满意", rectify_due_at=rectify_due, at=called + MIN
+            c,
+            org.supervisor,
+            method="phone",
+            satisfaction="dissatisfied",
+            words="还是经常停",
+            rectify_due_at=rectify_due,
+            at=called,
         )
         assert sweep(rectify_due).breaches == 0
         result = sweep(rectify_due + MIN)

@@ -20,9 +20,20 @@ def test_pending_mirrors_the_lifecycle_query_in_every_state(org, make_complaint)
     dispatched(org, make_complaint)
     r = resolved(org, make_complaint)
     r2 = resolved(org, make_complaint)
-    services.call_back(r2, org.supervisor, method="phone", satisfaction="dissatisfied", words="不行")
-    r2 = Complaint.objects.get(pk=r2.pk)
-    services.reopen(r2, org.supervisor, reason="再修", rectify_due_at=now + dt.timedelta(days=1))
+    services.call_back(
+        r2,
+        org.supervisor,
+        method="phone",
+        satisfaction="dissatisfied",
+        words="不行",
+        rectify_due_at=now + dt.timedelta(days=1),
+    )
+    services.reopen(
+        resolved(org, make_complaint),
+        org.supervisor,
+        reason="复查未通过",
+        rectify_due_at=now + dt.timedelta(days=2),
+    )
     services.withdraw(make_complaint(), org.reception, reason="撤回")
     services.note(make_complaint(), org.supervisor, text="已告知", tell_complainant=True)
     assert r.status == "resolved"

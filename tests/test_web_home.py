@@ -105,3 +105,28 @@ def test_home_queries_stay_few(org, make_complaint, django_assert_max_num_querie
     client.get("/")
     with django_assert_max_num_queries(16):
         client.get("/")
+
+
+def test_the_executives_home_has_majors_escalations_and_what_the_ladder_raised_not_every_breach(
+    org, make_complaint
+):
+    from kesu.ops.jobs import check_deadlines
+
+    long_ago = timezone.now() - dt.timedelta(hours=8)
+    rude_guard = make_complaint(content="保安态度恶劣", received_at=long_ago)  # forward overdue for hours
+    major = make_complaint(is_major=True, severity="major")
+    company = services.escalate(make_complaint(), org.supervisor, reason="业主要求公司处理", tier=3)
+    check_deadlines(timezone.now())  # the breach of the rude-guard complaint: the quality department's list
+    mine = numbers(queues.my_queue(org.executive))
+    assert major.number in mine and company.number in mine
+    assert rude_guard.number not in mine
+    assert rude_guard.number in numbers(queues.my_queue(org.quality))
+    # The ladder raises the passed deadline, an interval at a time, to the executive: now it is theirs.
+    for hours in (1, 2, 3, 4):
+        check_deadlines(timezone.now() + dt.timedelta(hours=hours, minutes=1))
+    item = next(
+        i
+        for i in queues.my_queue(org.executive, now=timezone.now() + dt.timedelta(hours=4, minutes=2))
+        if i.complaint.pk == rude_guard.pk
+    )
+    assert "超时升级至我" in item.reasons

@@ -60,7 +60,13 @@ def test_intake_form_mirrors_the_paper_record(org):
 
 def test_committed_answer_time_defaults_from_the_policy(org):
     html = client_for(org.reception).get(url("intake")).content.decode()
-    expected = timezone.localtime(timezone.now() + dt.timedelta(hours=48)).strftime("%Y-%m-%dT%H:")
+    from kesu.complaints.deadlines import committed_answer_due
+    from kesu.web.forms import local_minute
+
+    received = local_minute(timezone.now())
+    expected = timezone.localtime(committed_answer_due(org.a.office, "general", received)).strftime(
+        "%Y-%m-%dT%H:"
+    )
     assert f'name="committed_answer_at" value="{expected}' in html
     assert 'data-promise-url="/new/promise/"' in html
 

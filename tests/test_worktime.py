@@ -288,3 +288,43 @@ def test_working_time_between_is_additive_and_bounded(cal: WorkCalendar, a: date
     assert whole == cal.working_time_between(a, m) + cal.working_time_between(m, b)
     assert timedelta(0) <= whole <= b - a
     assert cal.working_time_between(b, a) == timedelta(0)
+
+
+# --- promises that fall inside the working window ------------------------------------------
+
+
+def test_previous_window_end_examples() -> None:
+    assert CAL.previous_window_end(sh(2026, 12, 3, 10, 0)) == sh(2026, 12, 3, 10, 0)  # open: itself
+    assert CAL.previous_window_end(sh(2026, 12, 3, 19, 0)) == sh(2026, 12, 3, 19, 0)  # at closing
+    assert CAL.previous_window_end(sh(2026, 12, 3, 23, 0)) == sh(2026, 12, 3, 19, 0)  # that evening
+    assert CAL.previous_window_end(sh(2026, 12, 3, 7, 0)) == sh(2026, 12, 2, 19, 0)  # before opening
+    assert CAL.previous_window_end(sh(2026, 12, 5, 3, 0)) == sh(2026, 12, 4, 19, 0)  # Saturday → Friday
+
+
+def test_first_full_window_end_examples() -> None:
+    assert CAL.first_full_window_end(sh(2026, 12, 3, 3, 0)) == sh(2026, 12, 3, 19, 0)  # Thu night → Thu
+    assert CAL.first_full_window_end(sh(2026, 12, 3, 10, 0)) == sh(2026, 12, 4, 19, 0)  # Thu open → Fri
+    assert CAL.first_full_window_end(sh(2026, 12, 4, 18, 0)) == sh(2026, 12, 7, 19, 0)  # Fri 18:00 → Mon
+
+
+@PROPS
+@given(calendars(), instants)
+def test_previous_window_end_is_not_later_and_the_office_is_open_up_to_it(
+    cal: WorkCalendar, dt: datetime
+) -> None:
+    got = cal.previous_window_end(dt)
+    assert got <= dt
+    assert cal.in_window(got) or (cal.is_workday(got.date()) and got.time() == cal.end)
+    # Nothing between it and `dt` is working time.
+    assert cal.working_time_between(got, dt) == timedelta(0)
+
+
+@PROPS
+@given(calendars(), instants)
+def test_first_full_window_end_leaves_a_whole_window_after_the_instant(
+    cal: WorkCalendar, dt: datetime
+) -> None:
+    got = cal.first_full_window_end(dt)
+    assert got > dt and cal.is_workday(got.date()) and got.time() == cal.end
+    full = datetime.combine(got.date(), cal.end) - datetime.combine(got.date(), cal.start)
+    assert cal.working_time_between(dt, got) >= full

@@ -100,6 +100,9 @@ class ComplaintSerializer(serializers.Serializer):
     rectify_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
     resolved_at = serializers.DateTimeField(read_only=True, allow_null=True)
     resolution = serializers.CharField(read_only=True)
+    resolution_told = serializers.CharField(
+        read_only=True, help_text="the words the complainant was told of the result (empty if not told)"
+    )
     called_back_at = serializers.DateTimeField(read_only=True, allow_null=True)
     satisfaction = CodeField(Satisfaction.choices, read_only=True)
     closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
@@ -300,6 +303,9 @@ class ReportSerializer(VersionMixin):
 
 class ResolveSerializer(VersionMixin):
     resolution = _text(required=True)
+    told_words = _text(
+        required=False, help_text="what the complainant is told (SMS, portal); default: the resolution itself"
+    )
     tell_complainant = serializers.BooleanField(required=False, default=True)
 
 
@@ -309,6 +315,11 @@ class CallbackSerializer(VersionMixin):
     words = _text(required=True, help_text="the complainant's own words")
     confirmed = serializers.BooleanField(
         required=False, default=False, help_text="the complainant confirmed (signed)"
+    )
+    rectify_due_at = TimestampField(
+        required=False,
+        help_text="when 不满意: the rectification deadline (整改期限); default: the policy's resolution time "
+        "limit from now. A dissatisfied callback always starts rectification.",
     )
 
 

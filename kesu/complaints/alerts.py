@@ -144,6 +144,9 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
             to_users(event, "online", [u for u in front_desk if u.on_night_duty or not night])
         elif night:
             to_users(event, "night", [u for u in front_desk if u.on_night_duty])
+    elif t == EventType.ASSESSED and "committed_answer_at" in event.changes:
+        # The judgement brought the promised answer forward: the complainant hears the new time.
+        to_complainant(event, "promise", deadline=messages.fmt(c.committed_answer_at))
     elif t == EventType.DISPATCHED:
         # A named handler and the department's manager, else everyone in the department.
         roles = (Role.DEPT_MANAGER,) if c.handler_id else (Role.HANDLER, Role.DEPT_MANAGER)
@@ -153,7 +156,9 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
         to_complainant(event, "progress", note=event.note)
     elif t == EventType.RESOLVED:
         # The result doubles as the callback request: the resident can rate and confirm on line.
-        to_complainant(event, "result", resolution=c.resolution[:200], portal_link=_portal_link(c))
+        # Only the words meant for the complainant, and only when they are to be told.
+        if c.resolution_told:
+            to_complainant(event, "result", resolution=c.resolution_told[:200], portal_link=_portal_link(c))
         to_users(event, "callback_due", callback_owners(c), deadline=messages.fmt(c.callback_due_at))
     elif t == EventType.REOPENED:
         department = (

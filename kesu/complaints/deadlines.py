@@ -32,6 +32,7 @@ class Policy:
     night_waits_for_morning: bool
     report_minutes: int | None
     answer_hours: int
+    answer_in_working_window: bool
     resolve_hours: int
     resolve_in_working_hours: bool
     honour_requested_time: bool
@@ -139,8 +140,33 @@ def compute_deadlines(c: Complaint, policy: Policy, cal: WorkCalendar) -> dict[s
 
 def committed_answer_due(office: Office, severity: str, received: dt.datetime) -> dt.datetime:
     """The answer time promised to the complainant at intake (承诺答复时间) when the clerk names none:
-    the policy's answer hours after receipt. The intake form and its page take it from here."""
-    return received + dt.timedelta(hours=policy_for(office, severity or Severity.GENERAL).answer_hours)
+    the policy's answer hours after receipt — and, where the policy keeps promises in the office's
+    working window, never a time the office is closed: then the end of the last working window before
+    it, but no earlier than the end of the first whole working window after receipt. The intake form,
+    its page and the acknowledgement SMS all take it from here."""
+    policy = policy_for(office, severity or Severity.GENERAL)
+    due = received + dt.timedelta(hours=policy.answer_hours)
+    if not policy.answer_in_working_window:
+        return due
+    cal = calendar_for(office)
+    if cal.in_window(due):
+        return due
+    return max(cal.previous_window_end(due), cal.first_full_window_end(received))
+
+
+def promise_after_judgement(c: Complaint) -> dt.datetime | None:
+    """A new answer time when the complaint as judged now has its resolution deadline before the promise
+    made to the complainant (judged 重大 after intake): the policy's answer time from the judgement,
+    never after the resolution deadline. None while the promise still stands (or was kept)."""
+    promise = c.committed_answer_at
+    resolve_due = compute_deadlines(c, policy_for(c.office_id, c.effective_severity), calendar_for(c.office))[
+        "resolve_due_at"
+    ]
+    assert resolve_due is None or isinstance(resolve_due, dt.datetime)
+    if promise is None or c.answered_at is not None or resolve_due is None or promise <= resolve_due:
+        return None
+    start = c.major_at if c.effective_severity == Severity.MAJOR and c.major_at else c.received_at
+    return min(committed_answer_due(c.office, c.effective_severity, start), resolve_due)
 
 
 def default_rectify_due(c: Complaint, now: dt.datetime) -> dt.datetime:

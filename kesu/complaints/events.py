@@ -140,10 +140,20 @@ def reported(
 
 
 def resolved(
-    c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, resolution: str, told: bool
+    c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, resolution: str, told: str
 ) -> ComplaintEvent:
+    """处理完毕: the handler's record as the note; `told`, the words the complainant was told ("" if
+    they were not told)."""
     return _new(
-        c, EventType.RESOLVED, at, by, from_status=from_status, changes=changes, note=resolution, told=told
+        c,
+        EventType.RESOLVED,
+        at,
+        by,
+        from_status=from_status,
+        changes=changes,
+        note=resolution,
+        told=bool(told),
+        data={"told": told} if told else {},
     )
 
 
@@ -170,18 +180,21 @@ def reopened(
 
 
 def closed(
-    c: Complaint, by: User, at: dt.datetime, changes: dict, *, from_status: str, note: str, outcome: str
+    c: Complaint,
+    by: User,
+    at: dt.datetime,
+    changes: dict,
+    *,
+    from_status: str,
+    note: str,
+    outcome: str,
+    unsatisfied: bool = False,
 ) -> ComplaintEvent:
-    return _new(
-        c,
-        EventType.CLOSED,
-        at,
-        by,
-        from_status=from_status,
-        changes=changes,
-        note=note,
-        data={"outcome": outcome},
-    )
+    """结案; `unsatisfied`: ended other than by satisfying a complainant who said they were not."""
+    data: dict[str, Any] = {"outcome": outcome}
+    if unsatisfied:
+        data["unsatisfied"] = True
+    return _new(c, EventType.CLOSED, at, by, from_status=from_status, changes=changes, note=note, data=data)
 
 
 def declined(

@@ -76,6 +76,13 @@ class SlaPolicy(models.Model):
     )
     report_minutes = models.PositiveIntegerField(_("上报公司时限(分钟)"), null=True, blank=True)
     answer_hours = models.PositiveIntegerField(_("承诺答复时限(小时)"), default=FORM_DEFAULTS["answer_hours"])
+    answer_in_working_window = models.BooleanField(
+        _("承诺答复时间落在工作时段内"),
+        default=FORM_DEFAULTS["answer_in_working_window"],
+        help_text=_(
+            "按小时算出的答复时间若在下班后或节假日，提前到此前最后一个工作时段结束时（至少留出一个完整工作日）；不勾选则按自然小时。"
+        ),
+    )
     resolve_hours = models.PositiveIntegerField(_("处理时限(小时)"))
     resolve_in_working_hours = models.BooleanField(
         _("处理时限按工作小时计"), default=FORM_DEFAULTS["resolve_in_working_hours"]
@@ -242,7 +249,8 @@ class Complaint(models.Model):
     reported_at = models.DateTimeField(_("上报公司时间"), null=True, blank=True)
     accepted_at = models.DateTimeField(_("接单时间"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("处理完成时间"), null=True, blank=True)
-    resolution = models.TextField(_("处理结果"), blank=True)
+    resolution = models.TextField(_("处理结果"), blank=True)  # the handler's record, internal
+    resolution_told = models.TextField(_("告知投诉人的处理结果"), blank=True)  # the words the complainant got
     called_back_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
     satisfaction = models.CharField(_("满意度"), max_length=20, choices=Satisfaction.choices, blank=True)
     reopen_count = models.PositiveSmallIntegerField(_("整改次数"), default=0)

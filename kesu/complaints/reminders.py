@@ -2,8 +2,10 @@
 
 - a deadline about to pass (lead time per kind, KESU_DUE_SOON_MINUTES) → whoever owns the next step,
   once per deadline (DueSoonWarning is unique on complaint, kind and due time);
-- a deadline that stays passed → one tier further up the ladder every KESU_ESCALATE_EVERY_MINUTES,
-  each tier once per breach (Escalation is unique on breach and tier), up to the executive;
+- a deadline that stays passed → one tier further up the ladder, each tier KESU_ESCALATE_EVERY_MINUTES
+  after the previous step (the breach, then each escalation) and once per breach (Escalation is unique on
+  breach and tier), up to the executive — so a sweep that was down, or an old breach, never floods
+  the top within the same minute;
 - managers' morning digest of what is overdue in their scope, once a day (DigestRun is unique on date;
   each message's delivery key carries the date).
 
@@ -128,12 +130,13 @@ def escalate_overdue(now: dt.datetime) -> tuple[int, int]:
             SlaBreach.objects.filter(kind=kind, due_at=F(f"complaint__{due_field}"))
             .filter(due_at__gte=oldest, due_at__lte=now - every)
             .filter(complaint__in=Complaint.objects.filter(overdue_q(kind, now)).values("pk"))
-            .annotate(done=Count("escalations"), top=Max("escalations__tier"))
-            .values("pk", "complaint_id", "complaint__tier", "due_at", "tier", "done", "top")
+            .annotate(top=Max("escalations__tier"), last=Max("escalations__at"))
+            .values("pk", "complaint_id", "complaint__tier", "recorded_at", "tier", "top", "last")
         )
         for b in list(breaches):
             reached = max(b["tier"] + 1, b["top"] or 0, b["complaint__tier"])
-            if reached >= TOP_TIER or now < b["due_at"] + (b["done"] + 1) * every:
+            # Each tier waits its own interval after the previous step was taken.
+            if reached >= TOP_TIER or now < (b["last"] or b["recorded_at"]) + every:
                 continue
             sent = _escalate_one(b["pk"], b["complaint_id"], kind, reached + 1, now)
             if sent is not None:

@@ -50,6 +50,7 @@ from .deadlines import (
     company_tz,
     default_rectify_due,
     policy_for,
+    promise_after_judgement,
 )
 from .errors import RoleNotAllowed, StaleVersion, TransitionNotAllowed
 from .models import Attachment, Callback, Category, Complaint, ComplaintCounter, ComplaintEvent, SlaPolicy
@@ -111,6 +112,9 @@ _CALLBACK_ROLES = {
     SlaPolicy.CallbackBy.SUPERVISOR: frozenset(_MANAGERS | {R.EXECUTIVE} | _RESIDENT),
     SlaPolicy.CallbackBy.MANAGER: frozenset({R.CS_MANAGER, R.DIRECTOR, R.QUALITY, R.EXECUTIVE, R.ADMIN}),
 }
+
+# Who may end a complaint without satisfying a complainant who said they were not satisfied.
+_UNSATISFIED_CLOSE_ROLES = frozenset({R.CS_MANAGER, R.DIRECTOR, R.QUALITY, R.ADMIN})
 
 # Tolerance for clocks of other systems (call-centre logs) that run slightly ahead of ours.
 _FUTURE_TOLERANCE = dt.timedelta(minutes=2)
@@ -713,6 +717,9 @@ def assess(
     _set(c, changes, **changed, assessed_at=now, assessed_by=by)
     if _is_major(c) and c.major_at is None:
         _set(c, changes, major_at=now)
+    sooner = promise_after_judgement(c)
+    if sooner is not None:
+        _set(c, changes, committed_answer_at=sooner)  # the complainant is told (alerts)
     _save(c, by, changes, extra_fields=["assessed_at", "assessed_by"])
     event = events.assessed(c, by, now, changes, reason=reason, revised=revised)
     return _announce(event, became_major=_is_major(c) and not was_major)
@@ -878,23 +885,30 @@ def resolve(
     *,
     resolution: str,
     tell_complainant: bool = True,
+    told_words: str = "",
     version: int | None = None,
     at: dt.datetime | None = None,
 ) -> Complaint:
-    """Record what was done (处理完毕). The callback clock starts now."""
+    """Record what was done (处理完毕). The callback clock starts now.
+
+    `resolution` is the handler's record (internal: "已对当班人员批评教育"); `told_words` what the
+    complainant is told by SMS and in the portal (default: the resolution itself)."""
     now = _now(at)
     c = _begin(complaint, by, "resolve", version)
     if role_of(by) in DEPARTMENT_ROLES and by.department_id != c.department_id:
         raise RoleNotAllowed(_("只有责任部门可以填写处理结果。"))
     errors: dict[str, str] = {}
     resolution = _text(errors, "resolution", resolution, required=True)
+    told_words = _text(errors, "told_words", told_words, required=False)
     _raise(errors)
+    told = (told_words or resolution) if tell_complainant else ""
     from_status = c.status
     changes: dict[str, list[Any]] = {}
     values: dict[str, Any] = {
         "status": S.RESOLVED,
         "resolved_at": now,
         "resolution": resolution,
+        "resolution_told": told,
         "called_back_at": None,
         "satisfaction": "",
     }
@@ -902,9 +916,7 @@ def resolve(
         values["answered_at"] = now
     _set(c, changes, **values)
     _save(c, by, changes)
-    event = events.resolved(
-        c, by, now, changes, from_status=from_status, resolution=resolution, told=tell_complainant
-    )
+    event = events.resolved(c, by, now, changes, from_status=from_status, resolution=resolution, told=told)
     return _announce(event)
 
 
@@ -922,13 +934,15 @@ def call_back(
     words: str,
     confirmed: bool = False,
     rectify_due_at: dt.datetime | None = None,
+    rectify_reason: str = "",
     version: int | None = None,
     at: dt.datetime | None = None,
 ) -> Complaint:
     """回访: ask whether the complainant is satisfied and record their words.
 
-    不满意 keeps the callback obligation open until the complaint is reopened for rectification
-    (整改); given `rectify_due_at`, it is reopened in the same transaction."""
+    不满意 always starts rectification (整改) in the same transaction: by `rectify_due_at`, or when
+    nobody names a time the policy's default (deadlines.default_rectify_due); `rectify_reason` says
+    what is to be rectified (default: the complainant's words)."""
     now = _now(at)
     c = _begin(complaint, by, "call_back", version)
     if role_of(by) == R.RESIDENT:
@@ -938,8 +952,6 @@ def call_back(
         if not _resident_may_rate(c, R.RESIDENT):
             raise TransitionNotAllowed(_("您已评价过本次处理结果，谢谢。"))
         method, confirmed = CallbackMethod.OTHER, True
-        if satisfaction == Satisfaction.DISSATISFIED and rectify_due_at is None:
-            rectify_due_at = default_rectify_due(c, now)
     elif role_of(by) not in _callback_roles(c):
         raise RoleNotAllowed(_("重大投诉须由客服中心经理或管理处主任回访。"))
     errors: dict[str, str] = {}
@@ -950,12 +962,15 @@ def call_back(
     if satisfaction not in Satisfaction.values:
         errors["satisfaction"] = _("请选择投诉人的满意程度。")
     words = _text(errors, "words", words, required=True, max_chars=2000)
+    rectify_reason = _text(errors, "rectify_reason", rectify_reason, required=False, max_chars=2000)
     if rectify_due_at is not None:
         if satisfaction != Satisfaction.DISSATISFIED:
             errors["rectify_due_at"] = _("只有不满意时才需要整改期限。")
         elif timezone.is_naive(rectify_due_at) or rectify_due_at <= now:
             errors["rectify_due_at"] = _("整改期限必须晚于现在。")
     _raise(errors)
+    if satisfaction == Satisfaction.DISSATISFIED and rectify_due_at is None:
+        rectify_due_at = default_rectify_due(c, now)
     Callback.objects.create(
         complaint=c,
         at=now,
@@ -986,7 +1001,8 @@ def call_back(
         changes = {}
         _set_reopened(c, changes, rectify_due_at)
         _save(c, by, changes)
-        c = _announce(events.reopened(c, by, now, changes, from_status=S.RESOLVED, reason=words))
+        reason = rectify_reason or words
+        c = _announce(events.reopened(c, by, now, changes, from_status=S.RESOLVED, reason=reason))
     return c
 
 
@@ -1063,6 +1079,18 @@ def close(
         errors["__all__"] = _("结案前须完成判定：%(fields)s。") % {"fields": "、".join(missing)}
     if report_pending(c):
         raise TransitionNotAllowed(_("重大投诉尚未上报公司，请先“上报公司”再结案。"))
+    # Ending a complaint the complainant said they were not satisfied with, other than by satisfying
+    # them, is a manager's decision with a recorded reason (the note), and the report counts it.
+    unsatisfied = (
+        outcome in CloseOutcome.values
+        and outcome != CloseOutcome.RESOLVED
+        and c.callbacks.filter(satisfaction=Satisfaction.DISSATISFIED).exists()
+    )
+    if unsatisfied and role_of(by) not in _UNSATISFIED_CLOSE_ROLES:
+        raise RoleNotAllowed(
+            _("投诉人曾表示不满意：以“%(outcome)s”结案须由客服中心经理或管理处主任决定，并写明原因。")
+            % {"outcome": CloseOutcome(outcome).label}
+        )
     if c.nature == Nature.VALID and outcome in (CloseOutcome.RESOLVED, CloseOutcome.MEDIATION):
         for field, value in lesson.items():
             if not value:
@@ -1083,7 +1111,10 @@ def close(
     changes: dict[str, list[Any]] = {}
     _set(c, changes, status=S.CLOSED, closed_at=now, close_outcome=outcome, end_note=note, **lesson)
     _save(c, by, changes)
-    return _announce(events.closed(c, by, now, changes, from_status=S.RESOLVED, note=note, outcome=outcome))
+    event = events.closed(
+        c, by, now, changes, from_status=S.RESOLVED, note=note, outcome=outcome, unsatisfied=unsatisfied
+    )
+    return _announce(event)
 
 
 @transaction.atomic

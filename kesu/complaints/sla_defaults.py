@@ -14,6 +14,7 @@ DEFAULT_POLICIES: dict[str, dict[str, object]] = {
         "night_waits_for_morning": False,
         "report_minutes": 60,
         "answer_hours": 24,
+        "answer_in_working_window": False,  # a major complaint is answered day or night
         "resolve_hours": 24,
         "resolve_in_working_hours": False,
         "honour_requested_time": False,
@@ -28,6 +29,7 @@ DEFAULT_POLICIES: dict[str, dict[str, object]] = {
         "night_waits_for_morning": True,
         "report_minutes": None,
         "answer_hours": 48,
+        "answer_in_working_window": True,  # never promise an answer for a time the office is closed
         "resolve_hours": 24,
         "resolve_in_working_hours": True,
         "honour_requested_time": False,
@@ -42,6 +44,7 @@ DEFAULT_POLICIES: dict[str, dict[str, object]] = {
         "night_waits_for_morning": True,
         "report_minutes": None,
         "answer_hours": 48,
+        "answer_in_working_window": True,
         "resolve_hours": 24,
         "resolve_in_working_hours": True,
         "honour_requested_time": True,

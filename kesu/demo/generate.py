@@ -871,12 +871,11 @@ class _Complaints:
             note="重大投诉，请立即到场处理。" if p.is_major else "",
             at=dispatch_at,
         )
-        if p.is_major:  # the office director reports it to the company within the hour (上报)
-            c = services.escalate(
+        if p.is_major:  # the office director reports it to the company within the hour (上报公司)
+            c = services.report(
                 c,
                 director,
-                reason="重大投诉，管理处主任已到场，上报公司品质管理部。",
-                tier=Tier.COMPANY,
+                summary="重大投诉，管理处主任已到场处置，现上报公司品质管理部及公司领导。",
                 at=clock.after(minutes=rng.randint(10, 45)),
             )
         if p.fate == STUCK_DISPATCHED:
@@ -940,17 +939,12 @@ class _Complaints:
         if p.fate == STUCK_RESOLVED:
             return
 
-        c = self._call_back(ctx, p, c, clock, Satisfaction.DISSATISFIED if p.reopen else self._satisfaction())
+        # 不满意 starts rectification in the same step, with a deadline the caller sets.
+        rectify_hours = rng.choice([8, 16, 24]) if p.reopen else None
+        c = self._call_back(
+            ctx, p, c, clock, Satisfaction.DISSATISFIED if p.reopen else self._satisfaction(), rectify_hours
+        )
         if p.reopen:
-            reopener = rng.choice([sup, mgr]) if not p.is_major else mgr
-            reopen_at = clock.after(minutes=rng.randint(10, 60))
-            c = services.reopen(
-                c,
-                reopener,
-                reason="回访不满意，要求责任部门整改并再次回访。",
-                rectify_due_at=ctx.cal.add_working_hours(reopen_at, rng.choice([8, 16, 24])),
-                at=reopen_at,
-            )
             if p.fate == STUCK_RECTIFYING:
                 if rng.random() < 0.5:
                     services.note(
@@ -1010,7 +1004,15 @@ class _Complaints:
         cause, learned, prevention = self.rng.choice(corpus.LESSONS[p.category])
         return {"lesson_cause": cause, "lesson_learned": learned, "lesson_prevention": prevention}
 
-    def _call_back(self, ctx: _Office, p: _Plan, c: Complaint, clock: _Clock, satisfaction: str) -> Complaint:
+    def _call_back(
+        self,
+        ctx: _Office,
+        p: _Plan,
+        c: Complaint,
+        clock: _Clock,
+        satisfaction: str,
+        rectify_hours: int | None = None,
+    ) -> Complaint:
         """回访: the CS supervisor by phone; major ones on site by the CS manager or the director."""
         rng, s = self.rng, ctx.staff
         if p.is_major:
@@ -1028,6 +1030,8 @@ class _Complaints:
             satisfaction=satisfaction,
             words=rng.choice(corpus.CALLBACK_WORDS[satisfaction]),
             confirmed=rng.random() < 0.7,
+            rectify_due_at=ctx.cal.add_working_hours(at, rectify_hours) if rectify_hours else None,
+            rectify_reason="回访不满意，要求责任部门整改并再次回访。" if rectify_hours else "",
             at=at,
         )
 

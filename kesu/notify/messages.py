@@ -33,6 +33,10 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "{% else %}您的投诉已受理，编号 {{ number }}，我们将于 {{ deadline }} 前给您答复。{% endif %}",
     ),
     "progress": ("投诉 {{ number }}", "您的投诉 {{ number }} 有新进展：{{ note }}"),
+    "promise": (
+        "投诉 {{ number }}",
+        "您的投诉 {{ number }} 已列为重点处理，我们将提前于 {{ deadline }} 前给您答复。",
+    ),
     "result": (
         "投诉 {{ number }}",
         "您的投诉 {{ number }} 已处理：{{ resolution }}"

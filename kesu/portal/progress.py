@@ -130,7 +130,8 @@ def _entry(e: ComplaintEvent) -> Entry | None:
     if t == EventType.NOTE:
         return Entry(e.at, pgettext("resident timeline", "处理进展"), e.note) if told else None
     if t == EventType.RESOLVED:
-        return Entry(e.at, _("已处理完毕"), e.note if told else "")
+        # What the complainant was told, never the handler's internal record.
+        return Entry(e.at, _("已处理完毕"), e.data.get("told", e.note) if told else "")
     if t == EventType.CALLED_BACK:
         rating = SATISFACTION_WORDS.get(e.data.get("satisfaction", ""), "")
         if e.actor_id is not None and e.actor.role == Role.RESIDENT:

@@ -47,7 +47,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kesu.complaints.choices import SATISFIED_VALUES, UNRESOLVED_STATUSES, Nature, Status
+from kesu.complaints.choices import SATISFIED_VALUES, UNRESOLVED_STATUSES, CloseOutcome, Nature, Status
 from kesu.complaints.models import Callback, Category, Complaint
 from kesu.complaints.policy import CALLBACK_QUOTA, callback_quota
 from kesu.complaints.scope import covered_offices
@@ -204,6 +204,7 @@ class _Cell:
     cb_late_pending: int = 0
     satisfied: int = 0
     reopened: int = 0
+    ended_unsatisfied: int = 0
     repeat: int = 0
 
 
@@ -282,6 +283,12 @@ def _grouped_counts(base: QuerySet[Complaint], period: Period, as_of: dt.datetim
             # Satisfied at the first callback: satisfied now and never sent back for rectification.
             satisfied=Count("id", filter=Q(satisfaction__in=list(SATISFIED_VALUES), reopen_count=0)),
             reopened=Count("id", filter=Q(reopen_count__gt=0)),
+            # Sent back for rectification, then closed other than "satisfied" (mediation, non-co-operation…):
+            # a manager's decision with a recorded reason (services.close), counted here.
+            ended_unsatisfied=Count(
+                "id",
+                filter=Q(status=Status.CLOSED, reopen_count__gt=0) & ~Q(close_outcome=CloseOutcome.RESOLVED),
+            ),
             repeat=Count("id", filter=Q(repeat_of__isnull=False)),
         )
     )
@@ -584,6 +591,15 @@ def _kpis(
             "—",
             lambda v: None,
             "回访不满意转整改的投诉 ÷ 已处理的投诉",
+        ),
+        _rate_kpi(
+            "ended_unsatisfied_rate",
+            "整改后未满意结案率",
+            t.ended_unsatisfied,
+            t.reopened,
+            "—",
+            lambda v: None,
+            "整改过、最终未以“投诉人满意”结案（调解、不予配合等，须经理决定并写明原因）的投诉 ÷ 整改过的投诉",
         ),
         _rate_kpi(
             "valid_per_households",

@@ -85,13 +85,19 @@ def _report(form, c, user, files) -> str:
 def _resolve(form, c, user, files) -> str:
     d = form.cleaned_data
     services.resolve(
-        c, user, resolution=d["resolution"], tell_complainant=d["tell_complainant"], version=d["version"]
+        c,
+        user,
+        resolution=d["resolution"],
+        tell_complainant=d["tell_complainant"],
+        told_words=d["told_words"],
+        version=d["version"],
     )
     return _("已处理完毕，等待回访。")
 
 
 def _call_back(form, c, user, files) -> str:
     d = form.cleaned_data
+    dissatisfied = d["satisfaction"] == Satisfaction.DISSATISFIED
     c = services.call_back(
         c,
         user,
@@ -99,23 +105,16 @@ def _call_back(form, c, user, files) -> str:
         satisfaction=d["satisfaction"],
         words=d["words"],
         confirmed=d["confirmed"],
+        rectify_due_at=d["rectify_due_at"] if dissatisfied else None,
+        rectify_reason=d["rectify_reason"] if dissatisfied else "",
         version=d["version"],
     )
     label = Satisfaction(d["satisfaction"]).label
-    if not form.wants_reopen:
+    if c.status != Status.RECTIFYING:
         return _("回访已记录：%(s)s。") % {"s": label}
-    if "reopen" not in services.allowed_actions(c, user):
-        return _("回访已记录：%(s)s。请安排整改。") % {"s": label}
-    services.reopen(
-        c,
-        user,
-        reason=d["rectify_reason"] or d["words"],
-        rectify_due_at=d["rectify_due_at"],
-        version=c.version,
-    )
     return _("回访已记录：%(s)s；已转入整改，期限 %(due)s。") % {
         "s": label,
-        "due": _when(d["rectify_due_at"]),
+        "due": _when(c.rectify_due_at),
     }
 
 

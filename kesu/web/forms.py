@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kesu.complaints import deadlines
 from kesu.complaints.choices import (
     CallbackMethod,
     Channel,
@@ -275,8 +276,20 @@ class ReportForm(ActionForm):
 
 class ResolveForm(ActionForm):
     code = "resolve"
-    resolution = forms.CharField(label=_("处理结果"), widget=text_area(4))
-    tell_complainant = forms.BooleanField(label=_("已将处理结果告知投诉人"), required=False, initial=True)
+    resolution = forms.CharField(
+        label=_("处理结果（内部记录）"),
+        widget=text_area(4),
+        help_text=_("做了什么、原因和责任，只有工作人员看到。"),
+    )
+    tell_complainant = forms.BooleanField(
+        label=_("告知投诉人处理结果（短信和住户页面）"), required=False, initial=True
+    )
+    told_words = forms.CharField(
+        label=_("告知投诉人的话"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "data-told-words": "1"}),
+        help_text=_("投诉人收到的原话，默认与处理结果相同，可修改（例如不写对员工的处理）。"),
+    )
 
 
 class CallBackForm(ActionForm):
@@ -287,7 +300,9 @@ class CallBackForm(ActionForm):
     )
     words = forms.CharField(label=_("投诉人意见（原话）"), widget=text_area(3))
     confirmed = forms.BooleanField(label=_("投诉人已确认/签字"), required=False)
-    rectify_due_at = datetime_field(_("整改期限"), help_text=_("投诉人不满意时：填写期限即同时转入整改。"))
+    rectify_due_at = datetime_field(
+        _("整改期限"), help_text=_("投诉人不满意时即转入整改；按处理时限自动填写，可修改。")
+    )
     rectify_reason = forms.CharField(
         label=_("整改要求"),
         required=False,
@@ -302,24 +317,12 @@ class CallBackForm(ActionForm):
             self.initial["method"] = (
                 CallbackMethod.ONSITE if c.onsite_callback_required else CallbackMethod.PHONE
             )
-            self.initial["rectify_due_at"] = default_rectify_due()
-
-    def clean(self):
-        d = super().clean()
-        due = d.get("rectify_due_at")
-        if d.get("satisfaction") == Satisfaction.DISSATISFIED and due is not None and due <= timezone.now():
-            self.add_error("rectify_due_at", _("整改期限必须晚于现在。"))
-        return d
-
-    @property
-    def wants_reopen(self) -> bool:
-        d = self.cleaned_data
-        return d.get("satisfaction") == Satisfaction.DISSATISFIED and d.get("rectify_due_at") is not None
+            self.initial["rectify_due_at"] = rectify_due_initial(c)
 
 
-def default_rectify_due() -> dt.datetime:
-    """Tomorrow at this hour, on the hour: a deadline the handler can keep and the manager can check."""
-    return local_minute(timezone.now() + dt.timedelta(hours=24)).replace(minute=0)
+def rectify_due_initial(c: Complaint) -> dt.datetime:
+    """The lifecycle's default rectification deadline from now, to the minute, for the form to show."""
+    return local_minute(deadlines.default_rectify_due(c, timezone.now()))
 
 
 class ReopenForm(ActionForm):
@@ -330,7 +333,7 @@ class ReopenForm(ActionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial["rectify_due_at"] = default_rectify_due()
+            self.initial["rectify_due_at"] = rectify_due_initial(self.complaint)
             last = self.complaint.callbacks.order_by("-at", "-id").first()
             if last and last.satisfaction == Satisfaction.DISSATISFIED:
                 self.initial["reason"] = last.words

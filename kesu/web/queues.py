@@ -14,6 +14,7 @@ from kesu.complaints import policy, services
 from kesu.complaints.choices import OPEN_STATUSES, Deadline, Satisfaction, Severity, Status, Tier
 from kesu.complaints.deadlines import due_soon_q, overdue_q, pending_q
 from kesu.complaints.models import Callback, Complaint
+from kesu.notify.models import Escalation
 from kesu.org.choices import Role
 
 from . import clock
@@ -67,9 +68,20 @@ def sections_for(user, now: dt.datetime) -> list[tuple[str, str, Q]]:
         else:
             working &= dept
         return [("accept", _("待接单"), to_take), ("working", _("处理中/整改"), working)]
-    # company roles: escalations that reached the company, majors, and every breach.
     company = ("escalated", _("已上报公司"), Q(status__in=OPEN_STATUSES, tier__gte=Tier.COMPANY))
+    if role == Role.EXECUTIVE:
+        # What is the executive's own: majors, escalations to the company, and deadlines the ladder
+        # raised to the top — not the quality department's list of every breach.
+        ladder = ("ladder", _("超时升级至我"), Q(status__in=OPEN_STATUSES) & Q(pk__in=_raised_to_top(now)))
+        return [company, ladder, MAJOR]
+    # the quality department (and admin): escalations to the company, majors, and every breach.
     return [company, MAJOR, overdue]
+
+
+def _raised_to_top(now: dt.datetime):
+    """Complaints whose passed deadline the ladder has raised to the executive and that is still passed."""
+    top = Escalation.objects.filter(tier__gte=Tier.EXECUTIVE)
+    return Complaint.objects.filter(overdue_q(now=now), breaches__escalations__in=top).values("pk")
 
 
 def my_queue(user, now: dt.datetime | None = None, limit: int = QUEUE_LIMIT) -> list[Item]:

@@ -28,7 +28,7 @@ _SKIP = {"assessed_at", "assessed_by_id", "version", "onsite_callback_required",
 # Computed deadlines (shown small); the rectification deadline is a person's decision, shown in full.
 _DEADLINES = {"forward_due_at", "report_due_at", "resolve_due_at", "callback_due_at"}
 # Changes the event's note already says (the resolution is the note of the "resolved" event).
-_SHOWN_AS_NOTE = {"resolution", "end_note"}
+_SHOWN_AS_NOTE = {"resolution", "resolution_told", "end_note"}
 _FK_MODELS = {
     "department_id": Department,
     "handler_id": User,
@@ -189,6 +189,8 @@ def _details(e: ComplaintEvent) -> list[tuple[str, str]]:
 
             out.append((_("超时"), _label(Deadline, d["kind"])))
             out.append((_("时限"), _fmt_dt(d.get("due_at"))))
+    elif t == EventType.RESOLVED and d.get("told") and d["told"] != e.note:
+        out.append((_("告知投诉人"), str(d["told"])))
     elif t == EventType.REPORTED:
         out.append((_("上报对象"), "、".join(_label(ReportTarget, code) for code in d.get("to", ()))))
     elif t in (EventType.LINKED, EventType.MERGED):

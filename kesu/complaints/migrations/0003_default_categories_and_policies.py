@@ -24,8 +24,11 @@ def forwards(apps, schema_editor):
     for order, (code, name, description) in enumerate(CATEGORIES, start=1):
         Category.objects.update_or_create(code=code, defaults={"name": name, "description": description, "order": order})
     SlaPolicy = apps.get_model("complaints", "SlaPolicy")
+    # Only the fields the table has at this point of its history; later migrations add (and seed) theirs.
+    known = {f.name for f in SlaPolicy._meta.get_fields()}
     for severity, values in DEFAULT_POLICIES.items():
-        SlaPolicy.objects.update_or_create(office=None, severity=severity, defaults=values)
+        defaults = {name: value for name, value in values.items() if name in known}
+        SlaPolicy.objects.update_or_create(office=None, severity=severity, defaults=defaults)
 
 
 class Migration(migrations.Migration):

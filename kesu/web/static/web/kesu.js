@@ -57,6 +57,15 @@
     if (t.matches("[data-camera]")) addFiles(t.files, t.form);
     if (t.matches("#intake-files")) listFiles(t.form);
   });
+  // resolve: the words told to the complainant follow the resolution until the handler edits them
+  document.addEventListener("input", function (e) {
+    var t = e.target;
+    if (t.matches("[data-told-words]")) { t.dataset.touched = "1"; return; }
+    if (t.name === "resolution" && t.form) {
+      var told = t.form.querySelector("[data-told-words]");
+      if (told && !told.dataset.touched) told.value = t.value;
+    }
+  });
   document.addEventListener("click", function (e) {
     var p = e.target.closest("[data-print]");
     if (p) { window.print(); return; }
