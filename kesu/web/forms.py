@@ -354,6 +354,23 @@ class CloseForm(ActionForm):
         help_text=_("以“处理完毕”以外的方式结案时必填。"),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            return  # what is sent is any outcome; the lifecycle decides (and says why not)
+        # Offer only the outcomes the lifecycle would accept now (services.close_outcomes), and say why
+        # "resolved" is missing when it is (not yet called back): no form that is refused on save.
+        from kesu.complaints import services
+
+        offered = services.close_outcomes(self.complaint, self.user)
+        field = self.fields["outcome"]
+        field.choices = [(v, label) for v, label in CloseOutcome.choices if v in offered]
+        if offered:
+            self.initial.setdefault("outcome", offered[0])
+        refusal = services.close_refusal(self.complaint, self.user, CloseOutcome.RESOLVED)
+        if refusal is not None and offered:
+            field.help_text = _("%(why)s可选择其他结案方式并写明结案说明。") % {"why": refusal.message}
+
     @property
     def lesson_required(self) -> bool:
         from kesu.complaints.choices import Nature
