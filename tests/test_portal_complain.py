@@ -154,10 +154,23 @@ def test_a_wished_date_becomes_the_requested_completion_time(client, org, reside
     assert (requested.date(), requested.time()) == (day, dt.time(19, 0))
 
 
+def test_today_may_be_the_wished_date(client, org, resident):
+    today = timezone.localdate()
+    page = client.get(reverse("portal:new")).content.decode()
+    assert f'min="{today.isoformat()}"' in page
+    response = post(client, complain_form(client), org, wanted_by=today.isoformat())
+    assert response.status_code == 302, response.content.decode()
+    c = Complaint.objects.get()
+    requested = timezone.localtime(c.requested_by)
+    assert requested.date() == today and c.requested_by > c.received_at
+    # by the end of the front desk's day, or of today when that has passed
+    assert requested.time() in (dt.time(19, 0), dt.time(23, 59))
+
+
 def test_a_past_date_and_empty_words_are_explained(client, org, resident):
     response = post(client, complain_form(client), org, content="  ", wanted_by="2020-01-01")
     page = response.content.decode()
-    assert response.status_code == 400 and "请写下发生了什么" in page and "今天以后" in page
+    assert response.status_code == 400 and "请写下发生了什么" in page and "今天或以后" in page
 
 
 def test_words_are_shown_as_text_never_run_as_script(client, org, resident):
