@@ -102,6 +102,21 @@ def test_a_file_that_is_not_a_photo_is_refused(client, org, resident, name, data
     assert not Complaint.objects.exists()
 
 
+def test_each_bad_photo_is_named_not_only_the_first(client, org, resident):
+    key = complain_form(client)
+    bad = [
+        upload("说明.jpg", "这不是照片，只是一段文字。".encode() * 20),
+        upload("IMG_0002.jpg", jpeg_bytes()),
+        upload("IMG_0003.jpg", jpeg_bytes(400, 300)[:600]),
+    ]
+    response = post(client, key, org, photos=bad)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "“说明.jpg”不是照片" in page and "“IMG_0003.jpg”不是完整的照片" in page
+    assert "IMG_0002.jpg" not in page
+    assert not Complaint.objects.exists()
+
+
 def test_an_oversized_photo_is_refused(client, org, resident, settings):
     settings.KESU_PORTAL_MAX_PHOTO_BYTES = 100_000
     big = noisy_jpeg_bytes(400, 400)

@@ -527,12 +527,14 @@ def _intake_files(
     if len(attachments) > upload_checks.MAX_ATTACHMENTS_PER_COMPLAINT:
         errors["attachments"] = _("附件最多 %(n)d 个。") % {"n": upload_checks.MAX_ATTACHMENTS_PER_COMPLAINT}
         return checked
+    refused: list[str] = []  # each bad file's own message, not only the first one's
     for f, name in attachments:
         try:
             checked.append((f, upload_checks.check_upload(f, name)))
         except ValidationError as e:
-            errors["attachments"] = e.message_dict["attachments"][0]
-            break
+            refused += e.message_dict["attachments"]
+    if refused:
+        errors["attachments"] = " ".join(refused)
     return checked
 
 
