@@ -184,3 +184,23 @@ def test_the_demo_command_keeps_existing_data_and_prints_the_logins(demo):
         assert username in text
     assert DEMO_PASSWORD in text
     assert "http://127.0.0.1:8000/" in text and "/admin/" in text
+
+
+def test_the_demo_on_another_port_links_to_that_port_and_says_so(demo, monkeypatch):
+    from django.conf import settings
+    from django.test import override_settings
+
+    from kesu.complaints.links import complaint_url
+
+    monkeypatch.delenv("KESU_BASE_URL", raising=False)
+    monkeypatch.delenv("KESU_PORTAL_BASE_URL", raising=False)
+    with override_settings(
+        KESU_BASE_URL="http://127.0.0.1:8000", KESU_PORTAL_BASE_URL="http://127.0.0.1:8000"
+    ):
+        out = StringIO()
+        call_command("demo", no_serve=True, port=8100, stdout=out)
+        text = out.getvalue()
+        assert "http://127.0.0.1:8100/" in text and "http://127.0.0.1:8000/" not in text
+        assert "links in messages: http://127.0.0.1:8100" in text
+        assert settings.KESU_PORTAL_BASE_URL == "http://127.0.0.1:8100"
+        assert complaint_url(Complaint.objects.first()).startswith("http://127.0.0.1:8100/portal/")

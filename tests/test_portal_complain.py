@@ -102,6 +102,21 @@ def test_a_file_that_is_not_a_photo_is_refused(client, org, resident, name, data
     assert not Complaint.objects.exists()
 
 
+def test_each_bad_photo_is_named_not_only_the_first(client, org, resident):
+    key = complain_form(client)
+    bad = [
+        upload("说明.jpg", "这不是照片，只是一段文字。".encode() * 20),
+        upload("IMG_0002.jpg", jpeg_bytes()),
+        upload("IMG_0003.jpg", jpeg_bytes(400, 300)[:600]),
+    ]
+    response = post(client, key, org, photos=bad)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "“说明.jpg”不是照片" in page and "“IMG_0003.jpg”不是完整的照片" in page
+    assert "IMG_0002.jpg" not in page
+    assert not Complaint.objects.exists()
+
+
 def test_an_oversized_photo_is_refused(client, org, resident, settings):
     settings.KESU_PORTAL_MAX_PHOTO_BYTES = 100_000
     big = noisy_jpeg_bytes(400, 400)
@@ -154,10 +169,23 @@ def test_a_wished_date_becomes_the_requested_completion_time(client, org, reside
     assert (requested.date(), requested.time()) == (day, dt.time(19, 0))
 
 
+def test_today_may_be_the_wished_date(client, org, resident):
+    today = timezone.localdate()
+    page = client.get(reverse("portal:new")).content.decode()
+    assert f'min="{today.isoformat()}"' in page
+    response = post(client, complain_form(client), org, wanted_by=today.isoformat())
+    assert response.status_code == 302, response.content.decode()
+    c = Complaint.objects.get()
+    requested = timezone.localtime(c.requested_by)
+    assert requested.date() == today and c.requested_by > c.received_at
+    # by the end of the front desk's day, or of today when that has passed
+    assert requested.time() in (dt.time(19, 0), dt.time(23, 59))
+
+
 def test_a_past_date_and_empty_words_are_explained(client, org, resident):
     response = post(client, complain_form(client), org, content="  ", wanted_by="2020-01-01")
     page = response.content.decode()
-    assert response.status_code == 400 and "请写下发生了什么" in page and "今天以后" in page
+    assert response.status_code == 400 and "请写下发生了什么" in page and "今天或以后" in page
 
 
 def test_words_are_shown_as_text_never_run_as_script(client, org, resident):

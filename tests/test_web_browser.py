@@ -173,7 +173,7 @@ def test_night_complaint_from_intake_to_closing(browser, live_server, org):
     # a note told to the complainant looks different from an internal one
     box = desk.open_action("note")
     box.get_by_label("内容").fill("已电话告知业主：上午安排工程部检修。")
-    box.get_by_text("已告知投诉人（通报进度）").click()
+    box.get_by_text("告知投诉人（以短信发给投诉人，住户端可见）").click()
     box.get_by_role("button", name="保存记录").click()
     expect(page.locator(".tl--told").last).to_contain_text("已电话告知业主")
     desk.shot("04-supervisor-dispatched")
@@ -360,6 +360,7 @@ def test_someone_else_changed_it_meanwhile(browser, live_server, org, make_compl
     desk.go(f"/complaints/{c.number}/")
     box = desk.open_action("note")
     box.get_by_label("内容").fill("我先打电话问了业主，明早九点上门。")
+    box.get_by_label("内部备注（投诉人看不到）").check()
     services.note(c, org.cs_manager, text="经理：已安排工程部今晚先看一下")  # meanwhile
     box.get_by_role("button", name="保存记录").click()
     expect(box.locator(".form-errors")).to_contain_text("该投诉已被他人修改")
@@ -368,8 +369,9 @@ def test_someone_else_changed_it_meanwhile(browser, live_server, org, make_compl
     expect(page.locator("#timeline")).to_contain_text("经理：已安排工程部今晚先看一下")
     box = page.locator("#action-note")
     expect(box.get_by_label("内容")).to_have_value("我先打电话问了业主，明早九点上门。")
+    expect(box.get_by_label("内部备注（投诉人看不到）")).to_be_checked()
     box.get_by_role("button", name="保存记录").click()
-    expect(page.locator(".flash")).to_contain_text("内部备注已记录")
+    expect(page.locator(".flash")).to_contain_text("内部备注，投诉人看不到")
     assert list(ComplaintEvent.objects.filter(complaint=c, type="note").values_list("note", flat=True)) == [
         "经理：已安排工程部今晚先看一下",
         "我先打电话问了业主，明早九点上门。",

@@ -243,6 +243,25 @@ def test_a_forbidden_attachment_keeps_the_form(org):
     assert "只能上传照片、录音、视频或 PDF" in html and "3栋电梯今晚又停了" in html
 
 
+def test_each_bad_attachment_is_named_not_only_the_first(org):
+    data = form_data(
+        org,
+        attachments=[
+            SimpleUploadedFile("病毒.exe", b"MZ" + b"\x00" * 100),
+            SimpleUploadedFile("门禁.png", PNG),
+            SimpleUploadedFile("空白.jpg", b""),
+        ],
+    )
+    r = client_for(org.reception).post(url("intake"), data, **HTMX)
+    assert r.status_code == 422
+    html = r.content.decode()
+    assert "文件“病毒.exe”的类型不被接受" in html and "文件“空白.jpg”是空的" in html
+    assert (
+        "门禁.png" not in html.split('class="error"', 1)[-1].split("</p>", 1)[0]
+    )  # the good one is not blamed
+    assert not Complaint.objects.exists()
+
+
 def test_recent_complaints_of_the_unit_and_caller_are_shown(org, make_complaint):
     old = make_complaint(category="facilities")
     html = client_for(org.reception).get(url("history"), {"resident": org.a.resident.pk}).content.decode()

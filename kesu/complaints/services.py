@@ -20,6 +20,7 @@ from django.core.files import File
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from kesu.org.choices import DEPARTMENT_ROLES, Role
 from kesu.org.models import Department, Office, Resident, Unit, User
@@ -556,12 +557,14 @@ def _intake_files(
     if len(attachments) > upload_checks.MAX_ATTACHMENTS_PER_COMPLAINT:
         errors["attachments"] = _("附件最多 %(n)d 个。") % {"n": upload_checks.MAX_ATTACHMENTS_PER_COMPLAINT}
         return checked
+    refused: list[str] = []  # each bad file's own message, not only the first one's
     for f, name in attachments:
         try:
             checked.append((f, upload_checks.check_upload(f, name)))
         except ValidationError as e:
-            errors["attachments"] = e.message_dict["attachments"][0]
-            break
+            refused += e.message_dict["attachments"]
+    if refused:
+        errors["attachments"] = " ".join(refused)
     return checked
 
 
@@ -1063,6 +1066,72 @@ def reopen(
     return _announce(events.reopened(c, by, now, changes, from_status=S.RESOLVED, reason=reason))
 
 
+# --- close preconditions (issue 14): what close() refuses whatever is typed, so that pages offer only
+# the ways of closing the lifecycle would accept -----------------------------------------------------
+_LESSON_MISSING = {
+    "lesson_cause": _lazy("有效投诉结案须填写原因分析。"),
+    "lesson_learned": _lazy("有效投诉结案须填写经验教训。"),
+    "lesson_prevention": _lazy("有效投诉结案须填写纠正预防措施。"),
+}
+
+
+def _unsatisfied_close(c: Complaint, outcome: str) -> bool:
+    """Ending a complaint the complainant said they were not satisfied with, other than by satisfying
+    them: a manager's decision with a recorded reason (the note), and the report counts it."""
+    return (
+        outcome in CloseOutcome.values
+        and outcome != CloseOutcome.RESOLVED
+        and c.callbacks.filter(satisfaction=Satisfaction.DISSATISFIED).exists()
+    )
+
+
+def close_refusal(c: Complaint, by: User, outcome: str) -> ComplaintError | None:
+    """Why close(c, by, outcome=…) would be refused whatever the form says (None: it would not)."""
+    if report_pending(c):
+        return TransitionNotAllowed(_("重大投诉尚未上报公司，请先“上报公司”再结案。"))
+    if _unsatisfied_close(c, outcome) and role_of(by) not in _UNSATISFIED_CLOSE_ROLES:
+        return RoleNotAllowed(
+            _("投诉人曾表示不满意：以“%(outcome)s”结案须由客服中心经理或管理处主任决定，并写明原因。")
+            % {"outcome": CloseOutcome(outcome).label}
+        )
+    if outcome == CloseOutcome.RESOLVED:
+        # Answered on the spot and never called back since: the complainant accepted it at the counter.
+        on_spot_ok = (
+            bool(c.on_spot_answer)
+            and c.resolution == c.on_spot_answer
+            and not _is_major(c)
+            and not c.satisfaction
+        )
+        if c.satisfaction not in SATISFIED_VALUES and not on_spot_ok:
+            if not c.satisfaction:
+                return TransitionNotAllowed(_("尚未回访，不能结案。"))
+            return TransitionNotAllowed(_("投诉人不满意，须整改后再次回访，不能结案。"))
+    return None
+
+
+def _judgement_missing(c: Complaint) -> list[str]:
+    """What a complaint still lacks of its judgement before it may close."""
+    missing = [
+        label
+        for field, label in (("nature", _("性质")), ("severity", _("严重程度")))
+        if not getattr(c, field)
+    ]
+    if c.category_id is None:
+        missing.append(_("分类"))
+    return missing
+
+
+def close_outcomes(c: Complaint, by: User) -> list[str]:
+    """The ways this user may close this complaint now ([] when closing is not possible at all: not
+    allowed, not yet judged, or refused for every outcome). Pages offer the close form only then."""
+    if "close" not in allowed_actions(c, by) or _judgement_missing(c):
+        return []
+    return [o for o in CloseOutcome.values if close_refusal(c, by, o) is None]
+
+
+# --- end close preconditions -------------------------------------------------------------------------
+
+
 @transaction.atomic
 def close(
     complaint: Complaint,
@@ -1089,45 +1158,18 @@ def close(
         "lesson_prevention": _text(errors, "lesson_prevention", lesson_prevention, required=False),
     }
     note = _text(errors, "note", note, required=outcome != CloseOutcome.RESOLVED)
-    missing = [
-        label
-        for field, label in (("nature", _("性质")), ("severity", _("严重程度")))
-        if not getattr(c, field)
-    ]
-    if c.category_id is None:
-        missing.append(_("分类"))
+    missing = _judgement_missing(c)
     if missing:
         errors["__all__"] = _("结案前须完成判定：%(fields)s。") % {"fields": "、".join(missing)}
-    if report_pending(c):
-        raise TransitionNotAllowed(_("重大投诉尚未上报公司，请先“上报公司”再结案。"))
-    # Ending a complaint the complainant said they were not satisfied with, other than by satisfying
-    # them, is a manager's decision with a recorded reason (the note), and the report counts it.
-    unsatisfied = (
-        outcome in CloseOutcome.values
-        and outcome != CloseOutcome.RESOLVED
-        and c.callbacks.filter(satisfaction=Satisfaction.DISSATISFIED).exists()
-    )
-    if unsatisfied and role_of(by) not in _UNSATISFIED_CLOSE_ROLES:
-        raise RoleNotAllowed(
-            _("投诉人曾表示不满意：以“%(outcome)s”结案须由客服中心经理或管理处主任决定，并写明原因。")
-            % {"outcome": CloseOutcome(outcome).label}
-        )
+    refusal = close_refusal(c, by, outcome)
+    if refusal is not None:
+        raise refusal
+    unsatisfied = _unsatisfied_close(c, outcome)
     if c.nature == Nature.VALID and outcome in (CloseOutcome.RESOLVED, CloseOutcome.MEDIATION):
+        # One message per field, each naming what is missing (not one sentence three times).
         for field, value in lesson.items():
             if not value:
-                errors[field] = _("有效投诉结案须填写总结（原因、教训、预防措施）。")
-    if outcome == CloseOutcome.RESOLVED:
-        # Answered on the spot and never called back since: the complainant accepted it at the counter.
-        on_spot_ok = (
-            bool(c.on_spot_answer)
-            and c.resolution == c.on_spot_answer
-            and not _is_major(c)
-            and not c.satisfaction
-        )
-        if c.satisfaction not in SATISFIED_VALUES and not on_spot_ok:
-            if not c.satisfaction:
-                raise TransitionNotAllowed(_("尚未回访，不能结案。"))
-            raise TransitionNotAllowed(_("投诉人不满意，须整改后再次回访，不能结案。"))
+                errors[field] = str(_LESSON_MISSING[field])
     _raise(errors)
     changes: dict[str, list[Any]] = {}
     _set(c, changes, status=S.CLOSED, closed_at=now, close_outcome=outcome, end_note=note, **lesson)

@@ -78,8 +78,8 @@ class ComplainForm(forms.Form):
 
     def clean_wanted_by(self) -> dt.date | None:
         day = self.cleaned_data.get("wanted_by")
-        if day is not None and day <= timezone.localdate():
-            raise ValidationError(_("请选择今天以后的日期。"))
+        if day is not None and day < timezone.localdate():  # today is a fair wish (issue 14)
+            raise ValidationError(_("请选择今天或以后的日期。"))
         if day is not None and day > timezone.localdate() + dt.timedelta(days=366):
             raise ValidationError(_("请选择一年以内的日期。"))
         return day

@@ -26,11 +26,17 @@ def check_photos(uploads: list) -> list[tuple[IO[bytes], str]]:
         raise ValidationError(
             {"photos": [ngettext("最多上传 %(n)s 张照片。", "最多上传 %(n)s 张照片。", limit) % {"n": limit}]}
         )
-    checked = []
+    checked, refused = [], []
     for f in uploads:
         name = (getattr(f, "name", "") or "photo.jpg").rsplit("/", 1)[-1][:100]
-        _check_one(f, name)
+        try:
+            _check_one(f, name)
+        except ValidationError as e:
+            refused += e.message_dict["photos"]  # every bad photo is named, not only the first
+            continue
         checked.append((f, name))
+    if refused:
+        raise ValidationError({"photos": refused})
     return checked
 
 

@@ -249,8 +249,12 @@ def _preselected_unit(units: list[Unit], office: Office | None, building: Buildi
 def _requested_by(day: dt.date | None, unit: Unit) -> dt.datetime | None:
     if day is None:
         return None
-    # By the end of the front desk's day (the office's working window) on the chosen date.
-    return dt.datetime.combine(day, unit.building.office.work_end, tzinfo=company_tz())
+    # By the end of the front desk's day (the office's working window) on the chosen date; asked for
+    # "today" after that, by the end of today.
+    at = dt.datetime.combine(day, unit.building.office.work_end, tzinfo=company_tz())
+    if at <= timezone.now():
+        at = dt.datetime.combine(day, dt.time(23, 59), tzinfo=company_tz())
+    return at
 
 
 def _map_errors(form: ComplainForm, error: ValidationError) -> None:
@@ -311,7 +315,7 @@ def complain(request: HttpRequest) -> HttpResponse:
         "office": office,
         "max_photos": settings.KESU_PORTAL_MAX_PHOTOS,
         "max_mb": settings.KESU_PORTAL_MAX_PHOTO_BYTES // 1048576,
-        "min_day": (timezone.localdate() + dt.timedelta(days=1)).isoformat(),
+        "min_day": timezone.localdate().isoformat(),
     }
     return render(request, "portal/complain.html", context, status=status)
 

@@ -17,6 +17,7 @@ from django.utils.translation import pgettext_lazy
 from kesu.complaints import services
 from kesu.complaints.choices import SATISFIED_VALUES, Satisfaction, Status, Tier
 from kesu.complaints.models import Complaint
+from kesu.notify.models import Outbox
 from kesu.org.choices import DEPARTMENT_ROLES
 from kesu.org.models import User
 
@@ -57,10 +58,16 @@ def _accept(form, c, user, files) -> str:
 
 
 def _note(form, c, user, files) -> str:
+    """The confirmation says who will see the note: what the lifecycle queued, not a guess."""
     d = form.cleaned_data
     tell = d["audience"] == "complainant"
-    services.note(c, user, text=d["text"], tell_complainant=tell, version=d["version"])
-    return _("已记录，并通知投诉人。") if tell else _("内部备注已记录。")
+    c = services.note(c, user, text=d["text"], tell_complainant=tell, version=d["version"])
+    if not tell:
+        return _("已记录：内部备注，投诉人看不到。")
+    event = c.events.order_by("-id").first()
+    if event is not None and event.outbox.filter(channel=Outbox.Channel.SMS).exists():
+        return _("已记录并已告知投诉人（短信），住户端也可看到。")
+    return _("已记录并已告知投诉人（住户端可见；无手机号，未发短信）。")
 
 
 def _escalate(form, c, user, files) -> str:

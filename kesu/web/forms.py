@@ -223,15 +223,25 @@ class AcceptForm(ActionForm):
 
 
 class NoteForm(ActionForm):
+    """A progress note. Whom it is for has no default: a note meant for the resident that was saved as
+    internal by default told nobody (issue 14), so the clerk chooses every time."""
+
     code = "note"
-    AUDIENCE = [
-        ("internal", _("内部备注（投诉人看不到）")),
-        ("complainant", _("已告知投诉人（通报进度）")),
-    ]
     text = forms.CharField(label=_("内容"), widget=text_area(3))
     audience = forms.ChoiceField(
-        label=_("记录类型"), choices=AUDIENCE, initial="internal", widget=forms.RadioSelect
+        label=_("记录类型"),
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择记录类型：内部备注，或告知投诉人。")},
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        told = (
+            _("告知投诉人（以短信发给投诉人，住户端可见）")
+            if self.complaint.complainant_phone
+            else _("告知投诉人（住户端可见；无手机号，不发短信）")
+        )
+        self.fields["audience"].choices = [("internal", _("内部备注（投诉人看不到）")), ("complainant", told)]
 
 
 class EscalateForm(ActionForm):
@@ -343,6 +353,23 @@ class CloseForm(ActionForm):
         widget=text_area(2),
         help_text=_("以“处理完毕”以外的方式结案时必填。"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            return  # what is sent is any outcome; the lifecycle decides (and says why not)
+        # Offer only the outcomes the lifecycle would accept now (services.close_outcomes), and say why
+        # "resolved" is missing when it is (not yet called back): no form that is refused on save.
+        from kesu.complaints import services
+
+        offered = services.close_outcomes(self.complaint, self.user)
+        field = self.fields["outcome"]
+        field.choices = [(v, label) for v, label in CloseOutcome.choices if v in offered]
+        if offered:
+            self.initial.setdefault("outcome", offered[0])
+        refusal = services.close_refusal(self.complaint, self.user, CloseOutcome.RESOLVED)
+        if refusal is not None and offered:
+            field.help_text = _("%(why)s可选择其他结案方式并写明结案说明。") % {"why": refusal.message}
 
     @property
     def lesson_required(self) -> bool:

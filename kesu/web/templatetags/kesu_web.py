@@ -40,6 +40,21 @@ def masked_name(value: str) -> str:
     return mask_name(value or "")
 
 
+@register.filter
+def complained_parts(c) -> str:
+    """被投诉部门/人员 in one line: the words typed, the department and the staff member chosen, each
+    once and only those given ("工程部", not "— · 工程部"; "工程部", not "工程部 · 工程部")."""
+    parts: list[str] = []
+    for part in (
+        (c.complained_party or "").strip(),
+        c.complained_department.name if c.complained_department_id else "",
+        str(c.complained_staff) if c.complained_staff_id else "",
+    ):
+        if part and part not in parts:
+            parts.append(part)
+    return " · ".join(parts)
+
+
 @register.inclusion_tag("web/includes/due.html")
 def due_badge(due, show_label=True, show_time=False):
     return {"d": due, "show_label": show_label, "show_time": show_time}

@@ -65,7 +65,11 @@ def night_note(c: Complaint) -> str:
 def context(request: HttpRequest, c: Complaint, *, forms=None, open_action=None, flash="", registered=False):
     user = request.user
     now = timezone.now()
-    allowed = services.allowed_actions(c, user)
+    # The close form only where closing is possible now (services.close_outcomes): it is not offered
+    # before the callback and then refused on save.
+    allowed = [
+        a for a in services.allowed_actions(c, user) if a != "close" or services.close_outcomes(c, user)
+    ]
     codes = ordered(c, allowed, user)
     forms = forms or {}
     first = open_action or suggested(c, allowed, user)

@@ -3,6 +3,7 @@ filters, and export of exactly the filtered rows to xlsx (phones masked)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from urllib.parse import urlencode
 
@@ -96,6 +97,7 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
         "query": _filter_query(request),
         "saved": list(SavedFilter.objects.filter(user=request.user)),
         "has_filters": bool(_filter_query(request)),
+        "active": active_filters(form, request.GET.get("due", "")),
         "offices_count": len(form.fields["office"].queryset),
     }
     template = (
@@ -104,6 +106,44 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
         else "web/list/list.html"
     )
     return render(request, template, context)
+
+
+# The search box stays in view above the folded panel: the panel's summary names the rest.
+NOT_SUMMARISED = {"q"}
+
+
+def active_filters(form, due: str = "") -> list[dict[str, str]]:
+    """The filters in use, each as {label, value} in words ("状态", "已受理、处理中"): the one line the
+    folded filter panel shows after a search."""
+    if not form.is_bound or not form.is_valid():
+        return []
+    out = []
+    for name, field in form.fields.items():
+        value = form.cleaned_data.get(name)
+        if name in NOT_SUMMARISED or value in (None, "", [], ()):
+            continue
+        if hasattr(value, "model"):  # a queryset (offices, categories)
+            words = [str(o.name) for o in value]
+        elif isinstance(value, list | tuple):
+            labels = {str(k): str(v) for k, v in field.choices}
+            words = [labels.get(str(v), str(v)) for v in value]
+        elif isinstance(value, bool):
+            if name == "repeat" and not value:
+                continue
+            words = [_("是") if value else _("否")]
+        elif hasattr(field, "choices") and not hasattr(value, "pk"):
+            words = [str(dict(field.choices).get(value, value))]
+        elif isinstance(value, dt.date):
+            words = [value.isoformat()]
+        else:
+            words = [
+                field.label_from_instance(value) if hasattr(field, "label_from_instance") else str(value)
+            ]
+        if words:
+            out.append({"label": str(field.label), "value": "、".join(words)})
+    if due in DUE_FILTERS:
+        out.append({"label": _("时限"), "value": str(DUE_FILTERS[due])})
+    return out
 
 
 def _widgets(form) -> None:
@@ -119,8 +159,10 @@ def _widgets(form) -> None:
     form.fields["q"].widget.attrs.update(type="search", placeholder=_("编号或内容关键词，如：电梯 漏水"))
     form.fields["department"].label_from_instance = lambda d: f"{d.office.code} {d.name}"
     form.fields["department"].empty_label = _("不限")
+    # One "no limit" choice: django-filter adds its own empty choice ("---------"), relabelled here.
     overdue = form.fields["overdue"]
-    overdue.choices = [("", _("不限")), *[c for c in overdue.choices if c[0] != ""]]
+    overdue.empty_label = _("不限")
+    overdue.choices = [c for c in overdue.choices if c[0] != ""]  # re-wrapped with the new label
     form.fields["is_major"].widget.choices = [("unknown", _("不限")), ("true", _("是")), ("false", _("否"))]
     # The filter reads "true"/"false" (a bare checkbox would send "on", which it ignores).
     form.fields["repeat"].widget = forms.CheckboxInput(

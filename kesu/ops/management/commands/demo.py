@@ -39,6 +39,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        from kesu.ops.baseurl import follow_served_address
+
+        # Before the demo's messages are written: their links lead to where the demo will be served.
+        links = follow_served_address(options["host"], options["port"])
         if options["reset"]:
             self._wipe()
         self.stdout.write("数据库 database: 迁移 migrating…")
@@ -62,6 +66,8 @@ class Command(BaseCommand):
                 self.stdout.write("  " + line)
 
         self._print_logins(options["host"], options["port"])
+        self.stdout.write(links)
+        self.stdout.write("")
         if not options["no_serve"]:
             call_command("serve", host=options["host"], port=options["port"])
 

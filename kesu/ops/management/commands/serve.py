@@ -35,8 +35,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from gunicorn.app.base import BaseApplication
 
+        from kesu.ops.baseurl import follow_served_address
         from kesu.ops.sweeper import Sweeper
 
+        # Before anything forks or sends: links in messages lead to where this serves.
+        links = follow_served_address(options["host"], options["port"])
         call_command("collectstatic", interactive=False, verbosity=0)
         # Imported after collectstatic: WhiteNoise indexes the static folder when the app loads.
         from kesu.wsgi import application
@@ -60,6 +63,7 @@ class Command(BaseCommand):
                 return application
 
         self.stdout.write(f"Kesu serving on http://{bind}/")
+        self.stdout.write(links)
         self.stdout.write(where_jobs_run(sweeper is not None, options["sweep_seconds"]))
         Server().run()
 

@@ -73,17 +73,21 @@
     if (hit) { pick(hit); return; }
     if (e.target.closest("[data-unpick]")) unpick(e.target.closest("form"));
   });
+  // A dangerous action asks once. This capture listener runs before htmx's own submit handler on the
+  // form: "no" stops the event there, so htmx never sends; "yes" lets htmx (or the browser) send it.
+  // (No htmx:confirm handler as well: the same submit would ask a second time.)
   document.addEventListener("submit", function (e) {
     var msg = e.target.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) { e.preventDefault(); e.stopImmediatePropagation(); }
   }, true);
-  document.addEventListener("htmx:confirm", function (e) {
-    var form = e.detail.elt;
-    var msg = form && form.getAttribute && form.getAttribute("data-confirm");
-    if (msg && e.detail.verb === "post" && form.tagName === "FORM") {
-      e.preventDefault();
-      if (window.confirm(msg)) e.detail.issueRequest(true);
-    }
+
+  // the list: a search (the 查询 button or Enter) folds the filter panel, so the results start on the
+  // first screen; its summary line (sent with the results) names the filters and opens it again.
+  // Ticking a box inside the open panel updates the results without folding it.
+  document.addEventListener("submit", function (e) {
+    if (e.target.id !== "filters") return;
+    var more = document.getElementById("filters-more");
+    if (more) more.open = false;
   });
 
   // look-up box: Enter picks the first result instead of sending the half-filled form;
