@@ -12,6 +12,7 @@ from openpyxl.utils import get_column_letter
 from kesu.reports.monthly import OFFICE_KPI_CODES
 from kesu.reports.summary import as_text
 
+from ..sheets import as_text as text_cells
 from .common import MET
 
 HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
@@ -291,5 +292,5 @@ def render_xlsx(report: dict) -> bytes:
     for ws in wb.worksheets:
         ws.sheet_view.showGridLines = False
     buf = io.BytesIO()
-    wb.save(buf)
+    text_cells(wb).save(buf)
     return buf.getvalue()

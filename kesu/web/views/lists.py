@@ -23,6 +23,7 @@ from kesu.complaints.filters import ComplaintFilter
 from kesu.complaints.models import Complaint
 from kesu.complaints.scope import complainant_view, offices_for
 from kesu.org.models import Department
+from kesu.reports.sheets import text_row
 
 from .. import clock
 from ..access import staff_view
@@ -246,7 +247,7 @@ def export(request: HttpRequest) -> HttpResponse:
     labels = _export_labels()
     for c in qs.iterator(chunk_size=1000):
         who = complainant_view(user, c)
-        ws.append([fn(c, who, labels) for _title, fn in EXPORT_COLUMNS])
+        ws.append(text_row(ws, [fn(c, who, labels) for _title, fn in EXPORT_COLUMNS]))
     buf = io.BytesIO()
     wb.save(buf)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
