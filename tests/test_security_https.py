@@ -38,7 +38,9 @@ def readme_production_env() -> dict[str, str]:
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KESU_") and k != "DJANGO_SETTINGS_MODULE"}
+    # A production process: none of this test process's settings, nor the browser tests' async switch.
+    skip = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KESU_") and k not in skip}
     env["KESU_HOME"] = str(tmp_path / "var")
     env.update(extra)
     return env
