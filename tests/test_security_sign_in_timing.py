@@ -28,6 +28,7 @@ def shape(sql: str) -> str:
     sql = re.sub(r'"s\d+_x\d+"', '"savepoint"', sql)
     sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
     sql = re.sub(r"\b\d+(?:\.\d+)?\b", "?", sql)
+    sql = re.sub(r"\b(?:true|false)\b", "?", sql)  # PostgreSQL inlines boolean parameters
     return re.sub(r"\s+", " ", sql).strip()
 
 
