@@ -75,7 +75,7 @@ def test_an_ordinary_complaint_is_not_reported_and_bad_input_is_refused(org, mak
     assert Complaint.objects.get(pk=major.pk).reported_at is None
 
 
-def test_a_major_complaint_never_reported_cannot_be_closed(org, major, eng=None):
+def test_a_major_complaint_never_reported_cannot_be_closed(org, major):
     eng = org.a.dept["engineering"]
     c = services.dispatch(major, org.supervisor, department=eng, at=local(2026, 3, 10, 10, 5))
     c = services.resolve(c, org.handler, resolution="已更换门机板并全面检测。", at=local(2026, 3, 10, 10, 40))

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from web_support import chromium_browser, seed_default_rules
 
 from kesu.complaints.choices import Status
 from kesu.complaints.models import Callback, Complaint
@@ -38,28 +38,12 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    SHOTS.mkdir(parents=True)
-    print(f"\nscreenshots: {SHOTS}")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    yield from chromium_browser(SHOTS, CHROMIUM, ARGS)
 
 
 @pytest.fixture(autouse=True)
 def seeded(db):
-    """Transactional tests empty the tables after each test, data migrations included: put the
-    default categories and time limits back (the migration's own function)."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("kesu.complaints.migrations.0003_default_categories_and_policies").forwards(
-        apps, None
-    )
+    seed_default_rules()
 
 
 class Desk:

@@ -1,5 +1,5 @@
 """What a new user meets in the workspace, in a real browser (Playwright driving Debian's chromium) at
-1366×768 (issue 14): a dangerous action asks once; a note says whom it is for and who will see it;
+1366×768: a dangerous action asks once; a note says whom it is for and who will see it;
 the list's filter panel folds away after a search so the results are on the first screen.
 
 Screenshots go to test-artifacts/screenshots/first-use/.
@@ -7,11 +7,11 @@ Screenshots go to test-artifacts/screenshots/first-use/.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from test_web_browser import ARGS, CHROMIUM, Desk
+from web_support import chromium_browser, seed_default_rules
 
 from kesu.complaints import services
 from kesu.complaints.choices import Status
@@ -27,28 +27,12 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    SHOTS.mkdir(parents=True)
-    print(f"\nscreenshots: {SHOTS}")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    yield from chromium_browser(SHOTS, CHROMIUM, ARGS)
 
 
 @pytest.fixture(autouse=True)
 def seeded(db):
-    """Transactional tests empty the tables, data migrations included: put the default categories and
-    time limits back (the migration's own function)."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("kesu.complaints.migrations.0003_default_categories_and_policies").forwards(
-        apps, None
-    )
+    seed_default_rules()
 
 
 def shot(desk: Desk, name: str, full_page: bool = False) -> None:

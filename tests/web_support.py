@@ -52,3 +52,33 @@ def resolved(org, make_complaint, **kwargs) -> Complaint:
     c = dispatched(org, make_complaint, **kwargs)
     c = services.accept(c, org.handler)
     return services.resolve(c, org.handler, resolution="已更换2号电梯门机板，试运行正常。")
+
+
+def seed_default_rules() -> None:
+    """Transactional tests empty the tables after each test, data migrations included: put the
+    default categories and time limits back (the migration's own function)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("kesu.complaints.migrations.0003_default_categories_and_policies").forwards(
+        apps, None
+    )
+
+
+def chromium_browser(shots, executable: str, args: list[str]):
+    """Debian's chromium under Playwright for a module's tests, its screenshot folder emptied first
+    (a generator for a module-scoped fixture)."""
+    import shutil
+
+    import pytest
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if shots.exists():
+        shutil.rmtree(shots)
+    shots.mkdir(parents=True)
+    print(f"\nscreenshots: {shots}")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=args)
+        yield b
+        b.close()

@@ -1076,13 +1076,10 @@ _LESSON_MISSING = {
 
 
 def _unsatisfied_close(c: Complaint, outcome: str) -> bool:
-    """Ending a complaint the complainant said they were not satisfied with, other than by satisfying
-    them: a manager's decision with a recorded reason (the note), and the report counts it."""
-    return (
-        outcome in CloseOutcome.values
-        and outcome != CloseOutcome.RESOLVED
-        and c.callbacks.filter(satisfaction=Satisfaction.DISSATISFIED).exists()
-    )
+    """Ending a complaint that was sent back for rectification (every 不满意 callback does that) other
+    than by satisfying its complainant: a manager's decision with a recorded reason (the note). The
+    report counts the same complaints (reopen_count > 0, outcome not "resolved")."""
+    return outcome in CloseOutcome.values and outcome != CloseOutcome.RESOLVED and c.reopen_count > 0
 
 
 def close_refusal(c: Complaint, by: User, outcome: str) -> ComplaintError | None:
