@@ -330,7 +330,7 @@ def test_a_supervisor_confirming_a_repeat_links_it(org, make_complaint):
 def test_not_a_repeat_registers_a_new_complaint(org, make_complaint):
     old = make_complaint(category="facilities")
     r = client_for(org.reception).post(
-        url("intake"), form_data(org, category="facilities", repeat_choice="new")
+        url("intake"), form_data(org, category="facilities", repeat_choice="new", repeat_shown=old.number)
     )
     assert r.status_code == 302
     assert fresh(Complaint.objects.exclude(pk=old.pk).get()).repeat_of is None

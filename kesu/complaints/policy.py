@@ -3,9 +3,12 @@ callback quota (docs/procedures.md, "Escalation" and "Callback and close").
 
 Everything that asks "which role does tier N reach?" or "how many callbacks must this manager make
 himself?" reads it here: the notifications, the reminders, the home page and the monthly report.
+And when the desk must ask whether a new complaint repeats an earlier one (kesu.complaints.repeats).
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from kesu.org.choices import Role
 
@@ -36,3 +39,11 @@ def callback_quota(role: str, months: int = 1) -> int | None:
     """How many callbacks of his own a manager in `role` owes over `months` months (None: no quota)."""
     per_month = CALLBACK_QUOTA.get(role)
     return None if per_month is None else per_month * months
+
+
+# Likely repeats at intake (重复投诉, kesu.complaints.repeats): an earlier complaint of the same home
+# or caller that is open, or closed within this window, and is about the same matter.
+REPEAT_WINDOW = dt.timedelta(days=30)
+# Texts are about the same matter when the subject words they share make up at least this share of
+# the shorter text's ("电梯又坏了" and "3号电梯停运": "电梯" is one of two, 0.5).
+REPEAT_TEXT_OVERLAP = 0.5

@@ -375,6 +375,9 @@ class Intake:
     received_by_company: bool | None = None
     # The earlier complaint the clerk confirmed this repeats (重复投诉), by object or number.
     repeat_of: Complaint | str | None = None
+    # The earlier complaints the clerk was asked about and said this does not repeat (不是重复投诉):
+    # recorded, so they do not ask again for this home or caller (kesu.complaints.repeats.ruled_out).
+    not_repeat_of: Sequence[Complaint | str] = ()
     attachments: Sequence[tuple[IO[bytes], str]] = ()
 
 
@@ -399,6 +402,7 @@ class _Checked:
     category: Category | None
     received: dt.datetime
     repeat_of: Complaint | None
+    not_repeat_of: list[Complaint]
     files: list[tuple[IO[bytes], upload_checks.CheckedFile]]
 
 
@@ -442,10 +446,11 @@ def _check_intake(by: User, i: Intake, now: dt.datetime) -> _Checked:
     category = _category(i.category, errors)
     _intake_complained(i, office, errors)
     repeat_of = _intake_repeat(by, i.repeat_of, office, errors)
+    not_repeat_of = _intake_not_repeat(by, i.not_repeat_of, repeat_of, office, errors)
     files = _intake_files(i.attachments, errors)
     _raise(errors)
     assert office is not None
-    return _Checked(office, unit, category, received, repeat_of, files)
+    return _Checked(office, unit, category, received, repeat_of, not_repeat_of, files)
 
 
 def _intake_office(by: User, value: Office | str | None, errors: dict[str, str]) -> Office | None:
@@ -492,8 +497,9 @@ def _check_resident_intake(by: User, i: Intake, unit: Unit | None, errors: dict[
     for field in _STAFF_ONLY:
         if getattr(i, field):
             errors[field] = _("此项由工作人员填写。")
-    if i.repeat_of:
-        errors["repeat_of"] = _("此项由工作人员填写。")
+    for field in ("repeat_of", "not_repeat_of"):
+        if getattr(i, field):
+            errors[field] = _("此项由工作人员填写。")
 
 
 def _intake_times(i: Intake, now: dt.datetime, errors: dict[str, str]) -> dt.datetime:
@@ -548,6 +554,28 @@ def _intake_repeat(
     elif office is not None and earlier.office_id != office.pk:
         errors["repeat_of"] = _("只能关联同一管理处的投诉。")
     return earlier
+
+
+def _intake_not_repeat(
+    by: User,
+    values: Sequence[Complaint | str],
+    repeat_of: Complaint | None,
+    office: Office | None,
+    errors: dict[str, str],
+) -> list[Complaint]:
+    """The earlier complaints the clerk said this is not a repeat of: each as `_intake_repeat`
+    checks it, and not the one it is said to repeat."""
+    found: dict[int, Complaint] = {}
+    for value in values:
+        one: dict[str, str] = {}
+        earlier = _intake_repeat(by, value, office, one)
+        if one:
+            errors["not_repeat_of"] = one["repeat_of"]
+        elif earlier is not None:
+            found[earlier.pk] = earlier
+    if repeat_of is not None and repeat_of.pk in found:
+        errors["not_repeat_of"] = _("同一投诉不能既是重复投诉又不是重复投诉。")
+    return list(found.values())
 
 
 def _intake_files(
@@ -615,7 +643,9 @@ def _file(by: User, i: Intake, k: _Checked, now: dt.datetime) -> Complaint:
     cal = calendar_for(k.office)
     apply_deadlines(c, cal=cal)
     c.save()
-    event = events.registered(c, by, now, told=bool(i.on_spot_answer))
+    event = events.registered(
+        c, by, now, told=bool(i.on_spot_answer), not_repeat_of=[e.number for e in k.not_repeat_of]
+    )
     for f, info in k.files:
         _store_attachment(c, by, f, info, now)
     _announce(event, became_major=_is_major(c), night=not cal.in_window(k.received))
