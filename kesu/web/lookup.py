@@ -20,6 +20,7 @@ from django.utils import timezone
 from kesu.complaints import repeats as repeat_rules
 from kesu.complaints.choices import OPEN_STATUSES
 from kesu.complaints.models import Category, Complaint
+from kesu.complaints.policy import REPEAT_WINDOW
 from kesu.complaints.scope import complainant_view, complainant_visible_q, may_look_up
 from kesu.complaints.validation import normalize_phone
 from kesu.org.models import Office, Resident, Unit
@@ -135,6 +136,11 @@ class History:
         """(complaint, home, is a likely repeat, the complaint that ruled it out) for the partial."""
         homes, ruled = self.homes or {}, self.ruled or {}
         return [(c, homes.get(c.pk, ""), c in self.repeats, ruled.get(c.number, "")) for c in self.recent]
+
+    @property
+    def window_days(self) -> int:
+        """How long after closing an earlier complaint may still be repeated (the policy's window)."""
+        return REPEAT_WINDOW.days
 
 
 def history(
