@@ -306,7 +306,7 @@ SESSION_SAVE_EVERY_REQUEST = True
 # The sign-in page, in Chinese, when django-axes locks a user name out after repeated failures.
 AXES_LOCKOUT_CALLABLE = "kesu.web.views.auth.locked_out"
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("kesu.web.context.workspace")
-# A Content-Security-Policy on the workspace's pages (before axes, which must stay last).
+# A Content-Security-Policy on every page (kesu/web/middleware.py; before axes, which must stay last).
 MIDDLEWARE.insert(
     MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "kesu.web.middleware.ContentSecurityPolicy"
 )
