@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 from kesu.api.docs import DOCS_CSP
@@ -125,6 +126,8 @@ def browser(live_server):
 
         yield page, visit, problems, live_server.url
         chromium.close()
+        # The test's queries ran inside Playwright's greenlet, on a connection of their own.
+        connections.close_all()
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
