@@ -60,12 +60,12 @@ def post_json(
         status, body = _post_trusted(url, data, sent)
     else:
         try:
-            answer = outbound.post(url, data, sent, settings.KESU_NOTIFY_HTTP_TIMEOUT)
+            reply = outbound.post(url, data, sent, settings.KESU_NOTIFY_HTTP_TIMEOUT)
         except outbound.Refused:
             raise Permanent(outbound.REFUSED) from None
         except outbound.Unreachable:
             raise Retry(outbound.UNREACHABLE) from None
-        status, body = answer.status, answer.body
+        status, body = reply.status, reply.body
     if not 200 <= status < 300:
         detail = body[:300].decode("utf-8", "replace")
         if status in (408, 425, 429) or status >= 500:
