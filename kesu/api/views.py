@@ -36,7 +36,7 @@ from kesu.org.models import Department, Office, Resident, Unit, User
 from kesu.reports.monthly import ReportAccessError, compute
 from kesu.reports.period import Period, PeriodError
 
-from . import idempotency
+from . import idempotency, webhooks
 from . import serializers as s
 from .auth import key_of
 from .filters import ApiComplaintFilter, DepartmentFilter, ResidentFilter, UnitFilter
@@ -590,7 +590,7 @@ class WebhookViewSet(
                 "created_at": r.created_at,
                 "next_attempt_at": r.next_attempt_at,
                 "sent_at": r.sent_at,
-                "last_error": r.last_error,
+                "last_error": webhooks.shown_error(r.last_error),
             }
             for r in rows
         ]
