@@ -143,6 +143,10 @@ def test_households_are_the_homes_on_file_and_an_office_without_any_counts_its_c
     assert r["households_configured"] == [{"code": "Y03", "name": "南山丽都", "households": 500}]
     by_office = {o["office"]["code"]: o for o in r["kpis_by_office"]}
     assert by_office["Y01"]["valid_per_households"] == 0.4
+    from kesu.reports.render import render
+
+    said = "注：占户数以在册房屋数计；南山丽都（500 户）未录入房屋，按设定户数计。"
+    assert said in render(r, "html").decode()  # under the office table, as in the Word and PDF files
 
     director = compute(org.director, FEB, as_of=AS_OF)  # one office, every home on file
     assert director["households"] == 1000 and director["households_configured"] == []

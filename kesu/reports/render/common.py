@@ -92,6 +92,15 @@ def nature_sentence(report: dict) -> str:
     )
 
 
+def households_sentence(report: dict) -> str:
+    """Which offices' households are their configured number (no homes loaded), under the office table."""
+    configured = report["households_configured"]
+    if not configured:
+        return ""
+    named = "、".join(f"{o['name']}（{o['households']} 户）" for o in configured)
+    return f"注：占户数以在册房屋数计；{named}未录入房屋，按设定户数计。"
+
+
 def enquiries_sentence(report: dict) -> str:
     n = report["on_spot_enquiries"]
     return f"另有当场答复的咨询 {n} 件，不计入投诉。" if n else ""

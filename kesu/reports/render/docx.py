@@ -154,6 +154,8 @@ def _valid(doc, report: dict, charts: dict[str, bytes], headings: dict[str, str]
         return
     _heading(doc, "（二）按管理处", 2)
     _table(doc, *c.office_table(report), total_last=True)
+    if c.households_sentence(report):
+        _para(doc, c.households_sentence(report), size=9, colour="555555")
     if "office" in charts:
         _image(doc, charts["office"], 14)
     if report["top_offices"]:

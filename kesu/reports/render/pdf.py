@@ -247,6 +247,8 @@ def _valid(report: dict, charts: dict[str, bytes], st: dict, headings: dict[str,
             col_widths=[5 * cm, 2.2 * cm, 2.8 * cm, 2.5 * cm, 2.2 * cm],
         )
     )
+    if c.households_sentence(report):
+        story.append(_p(c.households_sentence(report), st["small"]))
     if "office" in charts:
         story.append(_image(charts["office"], PORTRAIT_WIDTH * 0.85))
     if report["top_offices"]:
