@@ -27,6 +27,7 @@ from kesu.complaints.models import Category, Complaint, ComplaintEvent
 from kesu.complaints.scope import ComplainantView, complainant_view
 from kesu.complaints.validation import mask_phone
 from kesu.notify import outbound
+from kesu.org import homes
 from kesu.org.choices import DepartmentType, ResidentKind, Role
 from kesu.org.models import Department, Office, Resident, Unit
 
@@ -398,9 +399,23 @@ class ContactSerializer(serializers.Serializer):
 
 
 class OfficeSerializer(serializers.ModelSerializer):
+    households = serializers.SerializerMethodField(
+        help_text="households the reports divide by: the homes on file, or the configured number "
+        "for an office with no homes loaded (kesu.org.homes)"
+    )
+    households_source = serializers.SerializerMethodField(
+        help_text="`units` (homes on file) or `configured` (the office's configured households)"
+    )
+
     class Meta:
         model = Office
-        fields = ["code", "name", "households"]
+        fields = ["code", "name", "households", "households_source"]
+
+    def get_households(self, obj: Office) -> int:
+        return homes.households(obj).count
+
+    def get_households_source(self, obj: Office) -> str:
+        return homes.households(obj).source
 
 
 class DepartmentSerializer(serializers.ModelSerializer):

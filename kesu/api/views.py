@@ -31,6 +31,7 @@ from kesu.complaints.choices import (
 )
 from kesu.complaints.models import Category, Complaint
 from kesu.notify.models import Outbox
+from kesu.org import homes
 from kesu.org.choices import DepartmentType
 from kesu.org.models import Department, Office, Resident, Unit, User
 from kesu.reports.monthly import ReportAccessError, compute
@@ -317,7 +318,7 @@ class OfficeViewSet(_Lookup):
     queryset = Office.objects.none()
 
     def get_queryset(self):
-        return offices_for_request(self.request).order_by("code")
+        return homes.with_units_on_file(offices_for_request(self.request)).order_by("code")
 
 
 @extend_schema_view(list=extend_schema(summary="Departments of the caller's offices (部门)"))

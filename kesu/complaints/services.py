@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from kesu.org.choices import DEPARTMENT_ROLES, Role
 from kesu.org.models import Department, Office, Resident, Unit, User
 
-from . import alerts, events
+from . import alerts, events, policy
 from . import files as upload_checks
 from .choices import (
     OPEN_STATUSES,
@@ -1121,18 +1121,13 @@ def close_refusal(c: Complaint, by: User, outcome: str) -> ComplaintError | None
             _("投诉人曾表示不满意：以“%(outcome)s”结案须由客服中心经理或管理处主任决定，并写明原因。")
             % {"outcome": CloseOutcome(outcome).label}
         )
-    if outcome == CloseOutcome.RESOLVED:
-        # Answered on the spot and never called back since: the complainant accepted it at the counter.
-        on_spot_ok = (
-            bool(c.on_spot_answer)
-            and c.resolution == c.on_spot_answer
-            and not _is_major(c)
-            and not c.satisfaction
-        )
-        if c.satisfaction not in SATISFIED_VALUES and not on_spot_ok:
-            if not c.satisfaction:
-                return TransitionNotAllowed(_("尚未回访，不能结案。"))
-            return TransitionNotAllowed(_("投诉人不满意，须整改后再次回访，不能结案。"))
+    # Satisfied at the latest callback, or answered on the spot and never called back since: the
+    # complainant accepted it at the counter (an enquiry settled there owes no callback at all).
+    satisfied = c.satisfaction in SATISFIED_VALUES or policy.may_close_without_callback(c)
+    if outcome == CloseOutcome.RESOLVED and not satisfied:
+        if not c.satisfaction:
+            return TransitionNotAllowed(_("尚未回访，不能结案。"))
+        return TransitionNotAllowed(_("投诉人不满意，须整改后再次回访，不能结案。"))
     return None
 
 

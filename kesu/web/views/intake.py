@@ -183,6 +183,7 @@ def _intake_from(d: dict, office, unit, resident, files) -> services.Intake:
         committed_answer_at=d["committed_answer_at"],
         requested_by=d["requested_by"],
         nature=d["nature"],
+        nature_subtype=d["nature_subtype"],
         is_major=d["is_major"],
         severity=d["severity"],
         category=d["category"] or None,
