@@ -445,13 +445,16 @@ def _due_soon_minutes() -> dict[str, float]:
 
 
 # Who hears what over time: warn the owner of the next step this many minutes before a deadline (per
-# kind, e.g. resolve=120,forward=5; one number sets all), escalate one tier further every
-# KESU_ESCALATE_EVERY_MINUTES while a deadline stays passed (breaches older than
-# KESU_ESCALATE_MAX_AGE_HOURS are left to the digest), and send managers their overdue digest daily.
+# kind, e.g. resolve=120,forward=5; one number sets all), escalate one tier further while a deadline
+# stays passed, each tier after its own wait (per office and severity in the time limits, SlaPolicy;
+# breaches older than KESU_ESCALATE_MAX_AGE_HOURS are left to the digest), and send managers their
+# overdue digest daily.
 KESU_DUE_SOON_MINUTES = _due_soon_minutes()
-KESU_ESCALATE_EVERY_MINUTES = env_float("KESU_ESCALATE_EVERY_MINUTES", 60.0)
 KESU_ESCALATE_MAX_AGE_HOURS = env_float("KESU_ESCALATE_MAX_AGE_HOURS", 48.0)
 KESU_DIGEST_TIME = env_str("KESU_DIGEST_TIME", "08:00")
+# In the estate procedure a 重大投诉 is a kind of valid complaint: the major flag needs nature 有效投诉
+# (off: a company whose procedure also calls assist-type matters major).
+KESU_MAJOR_MUST_BE_VALID = env_bool("KESU_MAJOR_MUST_BE_VALID", True)
 KESU_DIGEST_ROLES = [
     r for r in env_str("KESU_DIGEST_ROLES", "cs_manager,director,dept_manager,quality").split(",") if r
 ]

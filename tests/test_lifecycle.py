@@ -481,7 +481,8 @@ def test_handler_revising_the_nature_without_a_reason_is_refused(org, complaint_
     [("nature", "assist"), ("severity", "minor"), ("category", "environment"), ("is_major", False)],
 )
 def test_revising_a_classification_needs_a_reason(org, complaint_in, field, value):
-    c = complaint_in(S.RECEIVED, is_major=True)
+    # A major complaint is valid (KESU_MAJOR_MUST_BE_VALID): its nature is revised with the flag.
+    c = complaint_in(S.RECEIVED, is_major=field != "nature")
     error = refused(ValidationError, services.assess, c, org.supervisor, **{field: value})
     assert "reason" in field_errors(error)
 
@@ -584,7 +585,7 @@ def test_a_complaint_answered_on_the_spot_but_then_called_back_dissatisfied_cann
 def test_a_major_complaint_answered_on_the_spot_still_needs_its_callback(org, make_complaint):
     c = make_complaint(
         on_spot_answer="已当场道歉并说明处理方案。",
-        nature="assist",
+        nature="valid",
         severity="major",
         is_major=True,
         category="facilities",
@@ -634,7 +635,10 @@ def test_an_enquiry_judged_after_its_on_the_spot_answer_loses_its_callback_deadl
     ],
     ids=["help", "venting", "no-subtype", "valid", "major"],
 )
-def test_any_other_complaint_answered_on_the_spot_still_owes_its_callback(org, make_complaint, judged):
+def test_any_other_complaint_answered_on_the_spot_still_owes_its_callback(
+    org, make_complaint, judged, settings
+):
+    settings.KESU_MAJOR_MUST_BE_VALID = False  # a company that lets a non-valid complaint be major
     c = reload(make_complaint(on_spot_answer="已当场解释并致歉。", **judged))
     assert c.callback_due_at is not None
     assert _owes_callback(c, later(24 * 30))
@@ -650,8 +654,10 @@ def test_an_enquiry_called_back_dissatisfied_is_a_complaint_again_and_owes_its_c
     refused(TransitionNotAllowed, services.close, row, org.supervisor)
 
 
-def test_the_callback_rule_reads_the_same_as_a_query_and_on_a_row(org, make_complaint):
+def test_the_callback_rule_reads_the_same_as_a_query_and_on_a_row(org, make_complaint, settings):
     from kesu.complaints import policy
+
+    settings.KESU_MAJOR_MUST_BE_VALID = False  # a company that lets a non-valid complaint be major
 
     made = [
         make_complaint(on_spot_answer="已当场解释。", **ENQUIRY),
@@ -777,7 +783,9 @@ def test_a_repeat_complaint_is_linked_to_the_earlier_one(org, make_complaint, co
         make_complaint(), org.supervisor, target=earlier.number, reason="承诺时间内未答复"
     )
     assert reload(repeat).repeat_of == earlier
-    assert repeat.events.last().data == {"target": earlier.number}
+    data = repeat.events.last().data
+    assert data["target"] == earlier.number
+    assert data["to_company"]["role"] == "quality"  # a repeat complaint goes to the company
 
 
 def test_a_complaint_cannot_be_a_repeat_of_itself(org, make_complaint):

@@ -34,11 +34,21 @@ def _timing(settings):
         "rectify": 120,
         "callback": 120,
     }
-    settings.KESU_ESCALATE_EVERY_MINUTES = 60
     settings.KESU_ESCALATE_MAX_AGE_HOURS = 48
     settings.KESU_DIGEST_TIME = "08:00"
     settings.KESU_DIGEST_ROLES = ["cs_manager", "director", "dept_manager", "quality"]
     settings.KESU_REDIS_URL = ""
+
+
+@pytest.fixture(autouse=True)
+def _hourly_ladder(db):
+    # These tests climb the ladder one tier an hour (the company's time limits; the defaults are 15/30/60).
+    from kesu.complaints.models import SlaPolicy
+
+    for policy in SlaPolicy.objects.filter(office=None):
+        policy.escalate_director_minutes = policy.escalate_company_minutes = 60
+        policy.escalate_executive_minutes = 60
+        policy.save()
 
 
 def register(org, received=TUE_10, **kwargs):

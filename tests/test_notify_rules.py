@@ -54,11 +54,11 @@ def test_the_result_sms_carries_a_signed_link_to_rate_and_confirm(org, make_comp
     assert org.a.resident.phone not in link  # the link does not carry the phone
 
 
-def test_a_major_complaint_reaches_the_director_the_managers_and_the_quality_department_at_once(
+def test_a_major_complaint_reaches_the_director_the_managers_quality_and_the_executive_at_once(
     org, make_complaint
 ):
     c = make_complaint(is_major=True, severity="major", received_at=TUE_10, at=TUE_10)
-    assert heard(c, "major") == {"director", "cs_manager", "eng_manager", "quality"}
+    assert heard(c, "major") == {"director", "cs_manager", "eng_manager", "quality", "executive"}
     row = Outbox.objects.filter(complaint=c, kind="major").first()
     assert "须于 2026-03-10 11:00 前上报公司" in row.body  # the 1-hour report deadline
 

@@ -170,7 +170,7 @@ def test_resolve_breach_goes_to_the_responsible_department_and_the_cs_manager(or
     assert recipients("resolve") == {"handler", "eng_manager", "cs_manager"}
 
 
-def test_report_breach_on_a_major_complaint_goes_to_the_director_and_company_quality(org):
+def test_report_breach_on_a_major_complaint_goes_to_the_director_company_quality_and_the_executive(org):
     c = register(org, severity="major")
     services.dispatch(
         c, org.supervisor, department=org.a.dept[DepartmentType.ENGINEERING], at=local(2026, 3, 10, 10, 5)
@@ -179,7 +179,8 @@ def test_report_breach_on_a_major_complaint_goes_to_the_director_and_company_qua
 
     sweep(local(2026, 3, 10, 11, 1))
 
-    assert recipients("report", c) == {"director", "quality", "cs_manager"}  # cs_manager: next tier up
+    # cs_manager: next tier up; quality and the executive: both were to hear within the hour.
+    assert recipients("report", c) == {"director", "quality", "executive", "cs_manager"}
     assert "director2" not in recipients("report", c)
     assert "director2" in recipients("report") - recipients("report", c)
 

@@ -320,6 +320,10 @@ class NoteSerializer(VersionMixin):
 class EscalateSerializer(VersionMixin):
     reason = _text(required=True)
     tier = serializers.ChoiceField(Tier.choices, required=False, help_text="default: the next tier up")
+    important = serializers.BooleanField(
+        required=False,
+        help_text="company quality marks the complaint important: it goes straight to the company tier",
+    )
 
 
 class ReportSerializer(VersionMixin):

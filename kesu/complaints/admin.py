@@ -26,6 +26,9 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         "callback_hours",
         "callback_onsite_required",
         "callback_by",
+        "escalate_director_minutes",
+        "escalate_company_minutes",
+        "escalate_executive_minutes",
     ]
     list_filter = ["severity", "office"]
 

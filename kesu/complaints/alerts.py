@@ -17,7 +17,7 @@ from kesu.notify import messages, queue
 from kesu.org.choices import COMPANY_ROLES, DEPARTMENT_ROLES, Role
 from kesu.org.models import User
 
-from .choices import Deadline, EventType, ReportTarget
+from .choices import Deadline, EventType, ReportTarget, Severity, Tier
 from .links import complaint_url
 from .models import Complaint, ComplaintEvent
 from .policy import TIER_ROLES, TOP_TIER
@@ -126,10 +126,30 @@ def _portal_link(c: Complaint) -> str:
     return complaint_url(c) if c.complainant_phone else ""
 
 
+# Who hears of a major complaint at once (docs/procedures.md §4): the office's managers, and company
+# quality and the executive, whom it must reach within the hour, day or night.
+MAJOR_ROLES = (Role.DIRECTOR, Role.CS_MANAGER, Role.DEPT_MANAGER, Role.QUALITY, Role.EXECUTIVE)
+
+
 def _major_alert(event: ComplaintEvent) -> None:
     c = event.complaint
-    users = staff_for(c.office_id, (Role.DIRECTOR, Role.CS_MANAGER, Role.DEPT_MANAGER, Role.QUALITY))
-    to_users(event, "major", users, deadline=messages.fmt(c.report_due_at))
+    to_users(event, "major", staff_for(c.office_id, MAJOR_ROLES), deadline=messages.fmt(c.report_due_at))
+
+
+def _company_takes_over(event: ComplaintEvent, company: dict[str, object]) -> None:
+    """The matter went beyond the office: company quality (and, for a major complaint, the executive)
+    hear it is theirs; the complainant hears who handles it now and the time promised."""
+    c = event.complaint
+    if event.type != EventType.ESCALATED:  # a manual escalation tells its own tier below
+        roles = (Role.QUALITY, Role.EXECUTIVE) if c.effective_severity == Severity.MAJOR else (Role.QUALITY,)
+        to_users(event, "escalated", staff_for(c.office_id, roles), note=str(EventType(event.type).label))
+    committed = company.get("committed")
+    to_complainant(
+        event,
+        "company",
+        handler=str(Tier.COMPANY.label),
+        deadline=messages.fmt(dt.datetime.fromisoformat(committed)) if isinstance(committed, str) else "",
+    )
 
 
 def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool = False) -> None:
@@ -181,7 +201,13 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
         to_users(event, "reported", staff_for(c.office_id, wanted), note=event.note)
     elif t == EventType.ESCALATED:
         tier = event.data.get("tier", 0)
-        to_users(event, "escalated", staff_for(c.office_id, TIER_ROLES.get(tier, ())), note=event.note)
+        tier_roles: set[str] = set(TIER_ROLES.get(tier, ()))
+        if tier >= Tier.COMPANY and c.effective_severity == Severity.MAJOR:
+            tier_roles |= {Role.QUALITY, Role.EXECUTIVE}  # reaching the company is a major's upward report
+        to_users(event, "escalated", staff_for(c.office_id, tier_roles), note=event.note)
+    company = event.data.get("to_company")
+    if isinstance(company, dict):
+        _company_takes_over(event, company)
     if became_major:
         _major_alert(event)
 
@@ -189,7 +215,7 @@ def on_event(event: ComplaintEvent, *, became_major: bool = False, night: bool =
 # Who owns the next step when a deadline passes, by kind (before the ladder above them).
 BREACH_ROLES: dict[str, tuple[str, ...]] = {
     Deadline.FORWARD: (Role.SUPERVISOR, Role.CS_MANAGER),
-    Deadline.REPORT: (Role.DIRECTOR, Role.QUALITY),
+    Deadline.REPORT: (Role.DIRECTOR, Role.QUALITY, Role.EXECUTIVE),  # both were to hear within the hour
     Deadline.ANSWER: (Role.SUPERVISOR,),
     Deadline.RESOLVE: (Role.HANDLER, Role.DEPT_MANAGER, Role.CS_MANAGER),
     Deadline.RECTIFY: (Role.HANDLER, Role.DEPT_MANAGER, Role.CS_MANAGER, Role.DIRECTOR),

@@ -22,7 +22,7 @@ from kesu.org.models import CalendarOverride, Office
 from kesu.worktime import WorkCalendar
 
 from . import sla_defaults
-from .choices import OPEN_STATUSES, WORKING_STATUSES, Deadline, Satisfaction, Severity, Status
+from .choices import OPEN_STATUSES, WORKING_STATUSES, Deadline, Satisfaction, Severity, Status, Tier
 from .models import Complaint, SlaPolicy
 from .policy import needs_callback
 
@@ -41,6 +41,19 @@ class Policy:
     callback_in_working_hours: bool
     callback_onsite_required: bool
     callback_by: str
+    escalate_director_minutes: int
+    escalate_company_minutes: int
+    escalate_executive_minutes: int
+
+    def escalation_wait(self, tier: int) -> dt.timedelta:
+        """How long the ladder waits after the previous step before tier `tier` hears of a deadline
+        that stays passed (the tiers the ladder raises: director, company, executive)."""
+        minutes = {
+            Tier.DIRECTOR: self.escalate_director_minutes,
+            Tier.COMPANY: self.escalate_company_minutes,
+            Tier.EXECUTIVE: self.escalate_executive_minutes,
+        }[Tier(tier)]
+        return dt.timedelta(minutes=minutes)
 
 
 # The built-in time limits by severity (kesu.complaints.sla_defaults, the one copy of them).

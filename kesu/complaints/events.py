@@ -132,9 +132,24 @@ def noted(c: Complaint, by: User, at: dt.datetime, changes: dict, *, text: str, 
 
 
 def escalated(
-    c: Complaint, by: User, at: dt.datetime, changes: dict, *, reason: str, tier: int
+    c: Complaint,
+    by: User,
+    at: dt.datetime,
+    changes: dict,
+    *,
+    reason: str,
+    tier: int,
+    important: bool = False,
+    company: dict[str, Any] | None = None,
 ) -> ComplaintEvent:
-    return _new(c, EventType.ESCALATED, at, by, changes=changes, note=reason, data={"tier": tier})
+    """升级; `important`: the company marked it important; `company` (to_company): the matter went
+    beyond the office, who handles it now (a role code) and the time promised the complainant."""
+    data: dict[str, Any] = {"tier": tier}
+    if important:
+        data["important"] = True
+    if company:
+        data["to_company"] = company
+    return _new(c, EventType.ESCALATED, at, by, changes=changes, note=reason, data=data)
 
 
 def reported(
@@ -224,9 +239,20 @@ def withdrawn(
 
 
 def linked(
-    c: Complaint, by: User, at: dt.datetime, changes: dict, *, target: str, reason: str
+    c: Complaint,
+    by: User,
+    at: dt.datetime,
+    changes: dict,
+    *,
+    target: str,
+    reason: str,
+    company: dict[str, Any] | None = None,
 ) -> ComplaintEvent:
-    return _new(c, EventType.LINKED, at, by, changes=changes, note=reason, data={"target": target})
+    """关联重复投诉; `company` as for `escalated`: a repeat complaint goes to the company tier."""
+    data: dict[str, Any] = {"target": target}
+    if company:
+        data["to_company"] = company
+    return _new(c, EventType.LINKED, at, by, changes=changes, note=reason, data=data)
 
 
 def merged(

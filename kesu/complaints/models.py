@@ -100,6 +100,22 @@ class SlaPolicy(models.Model):
     callback_by = models.CharField(
         _("回访人"), max_length=12, choices=CallbackBy.choices, default=FORM_DEFAULTS["callback_by"]
     )
+    # The escalation ladder's waits while a deadline stays passed (sla_defaults.ESCALATION_MINUTES).
+    escalate_director_minutes = models.PositiveIntegerField(
+        _("超时升级至管理处主任(分钟)"),
+        default=FORM_DEFAULTS["escalate_director_minutes"],
+        help_text=_("时限已过仍未办结：超时提醒后再过多少分钟通知管理处主任。"),
+    )
+    escalate_company_minutes = models.PositiveIntegerField(
+        _("超时升级至公司品质管理部(分钟)"),
+        default=FORM_DEFAULTS["escalate_company_minutes"],
+        help_text=_("上一级收到升级通知后再过多少分钟通知公司品质管理部。"),
+    )
+    escalate_executive_minutes = models.PositiveIntegerField(
+        _("超时升级至公司领导(分钟)"),
+        default=FORM_DEFAULTS["escalate_executive_minutes"],
+        help_text=_("上一级收到升级通知后再过多少分钟通知公司领导。"),
+    )
 
     class Meta:
         verbose_name = _("处理时限")

@@ -2,8 +2,9 @@
 
 - a deadline about to pass (lead time per kind, KESU_DUE_SOON_MINUTES) → whoever owns the next step,
   once per deadline (DueSoonWarning is unique on complaint, kind and due time);
-- a deadline that stays passed → one tier further up the ladder, each tier KESU_ESCALATE_EVERY_MINUTES
-  after the previous step (the breach, then each escalation) and once per breach (Escalation is unique on
+- a deadline that stays passed → one tier further up the ladder, each tier its own wait after the
+  previous step (the office's SlaPolicy for the complaint's severity: director 15, company 30,
+  executive 60 minutes by default, sla_defaults.ESCALATION_MINUTES) (the breach, then each escalation) and once per breach (Escalation is unique on
   breach and tier), up to the executive — so a sweep that was down, or an old breach, never floods
   the top within the same minute;
 - managers' morning digest of what is overdue in their scope, once a day (DigestRun is unique on date;
@@ -28,8 +29,8 @@ from kesu.notify.models import DigestRun, DueSoonWarning, Escalation
 from kesu.org.models import User
 
 from . import alerts, events
-from .choices import Deadline, Tier
-from .deadlines import DUE_FIELD, due_soon_q, overdue_q
+from .choices import Deadline, Severity, Tier
+from .deadlines import DUE_FIELD, due_soon_q, overdue_q, policy_for
 from .models import Complaint, SlaBreach
 from .policy import TIER_ROLES, TOP_TIER
 
@@ -120,23 +121,38 @@ def _warn_one(pk: int, kind: str, now: dt.datetime, lead: dt.timedelta) -> int |
 
 
 def escalate_overdue(now: dt.datetime) -> tuple[int, int]:
-    every = dt.timedelta(minutes=settings.KESU_ESCALATE_EVERY_MINUTES)
-    if every <= dt.timedelta(0):
-        return 0, 0
     oldest = now - dt.timedelta(hours=settings.KESU_ESCALATE_MAX_AGE_HOURS)
     escalations = notifications = 0
     for kind, due_field in DUE_FIELD.items():
         breaches = (
             SlaBreach.objects.filter(kind=kind, due_at=F(f"complaint__{due_field}"))
-            .filter(due_at__gte=oldest, due_at__lte=now - every)
+            .filter(due_at__gte=oldest, due_at__lte=now)
             .filter(complaint__in=Complaint.objects.filter(overdue_q(kind, now)).values("pk"))
             .annotate(top=Max("escalations__tier"), last=Max("escalations__at"))
-            .values("pk", "complaint_id", "complaint__tier", "recorded_at", "tier", "top", "last")
+            .values(
+                "pk",
+                "complaint_id",
+                "complaint__tier",
+                "complaint__office_id",
+                "complaint__is_major",
+                "complaint__severity",
+                "recorded_at",
+                "tier",
+                "top",
+                "last",
+            )
         )
         for b in list(breaches):
             reached = max(b["tier"] + 1, b["top"] or 0, b["complaint__tier"])
-            # Each tier waits its own interval after the previous step was taken.
-            if reached >= TOP_TIER or now < (b["last"] or b["recorded_at"]) + every:
+            if reached >= TOP_TIER:
+                continue
+            # Each tier waits its own interval (the office's policy for the complaint's severity)
+            # after the previous step was taken.
+            severity = (
+                Severity.MAJOR if b["complaint__is_major"] else b["complaint__severity"] or Severity.GENERAL
+            )
+            wait = policy_for(b["complaint__office_id"], severity).escalation_wait(reached + 1)
+            if now < (b["last"] or b["recorded_at"]) + wait:
                 continue
             sent = _escalate_one(b["pk"], b["complaint_id"], kind, reached + 1, now)
             if sent is not None:

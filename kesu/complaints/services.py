@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import models, transaction
@@ -22,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from kesu.org.choices import DEPARTMENT_ROLES, Role
+from kesu.org.choices import COMPANY_ROLES, DEPARTMENT_ROLES, Role
 from kesu.org.models import Department, Office, Resident, Unit, User
 
 from . import alerts, events, policy
@@ -30,6 +31,7 @@ from . import files as upload_checks
 from .choices import (
     OPEN_STATUSES,
     SATISFIED_VALUES,
+    WORKING_STATUSES,
     CallbackMethod,
     Channel,
     CloseOutcome,
@@ -524,8 +526,18 @@ def _intake_judgement(i: Intake, errors: dict[str, str]) -> None:
     i.nature_subtype = _choice(i.nature_subtype, NatureSubtype, "nature_subtype", errors)
     if i.nature_subtype and i.nature == Nature.VALID:
         errors["nature_subtype"] = _("有效投诉不设沟通类型。")
+    _check_major_nature(bool(i.is_major), i.nature, errors)
     i.severity = _choice(i.severity, Severity, "severity", errors)
     i.preferred_contact = _choice(i.preferred_contact, PreferredContact, "preferred_contact", errors)
+
+
+def _check_major_nature(is_major: bool, nature: str, errors: dict[str, str]) -> None:
+    """In the estate procedure a 重大投诉 is a kind of valid complaint (KESU_MAJOR_MUST_BE_VALID): the
+    major flag with another nature is refused. A complaint not yet judged for nature may be major."""
+    if is_major and nature and nature != Nature.VALID and settings.KESU_MAJOR_MUST_BE_VALID:
+        errors["is_major"] = _("重大投诉属于有效投诉：性质为“%(nature)s”的投诉不能判定为重大投诉。") % {
+            "nature": Nature(nature).label
+        }
 
 
 def _intake_complained(i: Intake, office: Office | None, errors: dict[str, str]) -> None:
@@ -660,9 +672,13 @@ def _confirm_repeat(c: Complaint, by: User, earlier: Complaint, now: dt.datetime
     if role_of(by) in ACTION_ROLES["link"]:
         changes: dict[str, list[Any]] = {}
         _set(c, changes, repeat_of=earlier)
+        _to_company(c, changes, now)  # a repeat complaint is the company's (docs/decisions/0013)
         _save(c, by, changes)
         reason = _("登记时确认为重复投诉。")
-        _announce(events.linked(c, by, now, changes, target=earlier.number, reason=reason))
+        event = events.linked(
+            c, by, now, changes, target=earlier.number, reason=reason, company=_company_data(c, changes)
+        )
+        _announce(event)
     else:
         text = _("接待人员登记时确认：这是 %(number)s 的重复投诉，请主管核实并关联。") % {
             "number": earlier.number
@@ -763,6 +779,7 @@ def assess(
     nature_now = changed.get("nature", c.nature)
     if changed.get("nature_subtype", c.nature_subtype) and nature_now == Nature.VALID:
         errors["nature_subtype"] = _("有效投诉不设沟通类型。")
+    _check_major_nature(changed.get("is_major", c.is_major), nature_now, errors)
     revised = [k for k in changed if k != "is_major" and getattr(c, k) not in ("", None)]
     if changed.get("is_major") is False and c.is_major:
         revised.append("is_major")
@@ -884,26 +901,80 @@ def escalate(
     *,
     reason: str,
     tier: int | None = None,
+    important: bool = False,
     version: int | None = None,
     at: dt.datetime | None = None,
 ) -> Complaint:
     """Pass the complaint up the ladder (front line → CS manager → director → company → executive).
-    Reaching the company tier is the upward report (上报) that major complaints need within the hour."""
+    Reaching the company tier is the upward report (上报) that major complaints need within the hour.
+    `important`: the company (quality department) marks the complaint important and takes it over: it
+    goes straight to the company tier (docs/decisions/0013)."""
     now = _now(at)
     c = _begin(complaint, by, "escalate", version)
     errors: dict[str, str] = {}
     reason = _text(errors, "reason", reason, required=True, max_chars=2000)
+    if important and role_of(by) not in COMPANY_ROLES:
+        raise RoleNotAllowed(_("只有公司品质管理部可以将投诉列为公司重点。"))
     target = c.tier + 1 if tier is None else tier
+    if important:
+        target = max(target, Tier.COMPANY)
     if target not in Tier.values or target <= c.tier:
         errors["tier"] = _("只能升级到更高的处理层级。")
     _raise(errors)
     changes: dict[str, list[Any]] = {}
-    values: dict[str, Any] = {"tier": target}
-    if target >= Tier.COMPANY and c.reported_at is None:
-        values["reported_at"] = now
-    _set(c, changes, **values)
+    if target >= Tier.COMPANY:
+        _to_company(c, changes, now, tier=target)
+    else:
+        _set(c, changes, tier=target)
     _save(c, by, changes)
-    return _announce(events.escalated(c, by, now, changes, reason=reason, tier=target))
+    event = events.escalated(
+        c,
+        by,
+        now,
+        changes,
+        reason=reason,
+        tier=target,
+        important=important,
+        company=_company_data(c, changes),
+    )
+    return _announce(event)
+
+
+def _to_company(
+    c: Complaint, changes: dict[str, list[Any]], now: dt.datetime, *, tier: int = Tier.COMPANY
+) -> None:
+    """The matter goes beyond the office (to the company tier): that is the upward report, and the
+    company makes the complainant a promise it can keep — the answer time still standing, or, when it
+    has passed unanswered, a new one from now by the policy (the complainant is told: alerts)."""
+    if c.tier >= tier:
+        return
+    _set(c, changes, tier=tier)
+    if c.reported_at is None:
+        _set(c, changes, reported_at=now)
+    if (
+        c.answered_at is None
+        and c.is_open
+        and (c.committed_answer_at is None or c.committed_answer_at <= now)
+    ):
+        _set(c, changes, committed_answer_at=committed_answer_due(c.office, c.effective_severity, now))
+
+
+def company_promise(c: Complaint) -> dt.datetime | None:
+    """The time the complainant is promised once the company handles it: the answer time while
+    unanswered, else the rectification or resolution deadline (None once resolved)."""
+    if c.answered_at is None and c.committed_answer_at is not None:
+        return c.committed_answer_at
+    if c.status == S.RECTIFYING:
+        return c.rectify_due_at
+    return c.resolve_due_at if c.status in WORKING_STATUSES else None
+
+
+def _company_data(c: Complaint, changes: dict[str, list[Any]]) -> dict[str, Any] | None:
+    """What the event records when this change took the matter to the company tier (None otherwise)."""
+    old, new = changes.get("tier", [c.tier, c.tier])
+    if not (old < Tier.COMPANY <= new):
+        return None
+    return {"role": Role.QUALITY, "committed": events.iso(company_promise(c))}
 
 
 def report_pending(c: Complaint) -> bool:
@@ -1288,8 +1359,12 @@ def link_repeat(
     assert other is not None
     changes: dict[str, list[Any]] = {}
     _set(c, changes, repeat_of=other)
+    _to_company(c, changes, now)  # a repeat complaint is the company's (docs/decisions/0013)
     _save(c, by, changes)
-    return _announce(events.linked(c, by, now, changes, target=other.number, reason=reason))
+    event = events.linked(
+        c, by, now, changes, target=other.number, reason=reason, company=_company_data(c, changes)
+    )
+    return _announce(event)
 
 
 @transaction.atomic

@@ -6,6 +6,16 @@ Plain data with no imports, keyed by severity code and SlaPolicy field name, so 
 read it.
 """
 
+# The escalation ladder's waits (docs/procedures.md §4: team lead 15 min → duty manager 30 min → company
+# 1 h): while a deadline stays passed, the minutes after the previous step (the breach, then each
+# escalation) before the next tier hears of it — the office director, then company quality, then the
+# executive (kesu.complaints.reminders). Per office and severity like every other limit here.
+ESCALATION_MINUTES: dict[str, object] = {
+    "escalate_director_minutes": 15,
+    "escalate_company_minutes": 30,
+    "escalate_executive_minutes": 60,
+}
+
 DEFAULT_POLICIES: dict[str, dict[str, object]] = {
     # 重大: forward in 10 min; director at once and company within 1 h; resolve as fast as possible
     # (24 clock hours as the outer limit); on-site callback within 24 h by managers.
@@ -22,6 +32,7 @@ DEFAULT_POLICIES: dict[str, dict[str, object]] = {
         "callback_in_working_hours": False,
         "callback_onsite_required": True,
         "callback_by": "manager",
+        **ESCALATION_MINUTES,
     },
     # 一般: forward in 20 min; resolve within 24 working hours; callback within 24 h.
     "general": {
@@ -37,6 +48,7 @@ DEFAULT_POLICIES: dict[str, dict[str, object]] = {
         "callback_in_working_hours": False,
         "callback_onsite_required": False,
         "callback_by": "supervisor",
+        **ESCALATION_MINUTES,
     },
     # 轻微: as 一般, but by the time the complainant asked if that is sooner.
     "minor": {
@@ -52,6 +64,7 @@ DEFAULT_POLICIES: dict[str, dict[str, object]] = {
         "callback_in_working_hours": False,
         "callback_onsite_required": False,
         "callback_by": "supervisor",
+        **ESCALATION_MINUTES,
     },
 }
 

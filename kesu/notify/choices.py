@@ -11,6 +11,7 @@ class Kind(models.TextChoices):
     RESULT = "result", _("处理结果（投诉人）")
     DECLINED = "declined", _("不予受理（投诉人）")
     PROMISE = "promise", _("答复时间提前（投诉人）")
+    COMPANY = "company", _("转公司处理（投诉人）")
     # To staff
     NIGHT = "night", _("夜间新投诉")
     ONLINE = "online", _("网上新投诉")

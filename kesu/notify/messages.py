@@ -43,6 +43,11 @@ DEFAULTS: dict[str, tuple[str, str]] = {
         "{% if portal_link %} 请评价并确认：{{ portal_link }}{% endif %}",
     ),
     "declined": ("投诉 {{ number }}", "您的投诉 {{ number }} 不予受理，原因：{{ note }}"),
+    "company": (
+        "投诉 {{ number }}",
+        "您的投诉 {{ number }} 已转由{{ handler }}处理"
+        "{% if deadline %}，我们将于 {{ deadline }} 前给您答复{% endif %}。",
+    ),
     "night": ("夜间新投诉 {{ number }}", SUMMARY),
     "online": ("网上新投诉 {{ number }}", "住户在网上提交了投诉，请及时受理。" + SUMMARY),
     "dispatched": ("新派单 {{ number }}", "请于 {{ deadline }} 前处理完毕。" + SUMMARY),
@@ -90,6 +95,7 @@ VARIABLES: dict[str, str] = {
     "note": "说明/原因/进展",
     "resolution": "处理结果",
     "tier": "升级到的层级",
+    "handler": "现由谁处理（转公司处理短信，如 公司品质管理部）",
     "overdue_for": "已超时多久",
     "on_spot": "是否当场答复",
     "portal_link": "住户查看、评价和确认的链接（处理结果短信）",

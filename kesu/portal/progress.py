@@ -10,7 +10,7 @@ from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
-from kesu.complaints.choices import EventType, Satisfaction, Status
+from kesu.complaints.choices import EventType, Satisfaction, Status, Tier
 from kesu.complaints.models import Complaint, ComplaintEvent
 from kesu.complaints.services import allowed_actions
 from kesu.org.choices import Role
@@ -119,6 +119,16 @@ def timeline(c: Complaint, events: list[ComplaintEvent] | None = None) -> list[E
 def _entry(e: ComplaintEvent) -> Entry | None:
     told = e.visibility == COMPLAINANT
     t = e.type
+    company = (e.data or {}).get("to_company")
+    if isinstance(company, dict):
+        # The matter went beyond the office (escalated, or a repeat complaint): who handles it now and
+        # the time promised, as the SMS said (kesu.complaints.alerts).
+        title = _("已转由%(handler)s处理") % {"handler": Tier.COMPANY.label}
+        committed = company.get("committed")
+        if not isinstance(committed, str):
+            return Entry(e.at, title)
+        promise = when(dt.datetime.fromisoformat(committed), e.at)
+        return Entry(e.at, title, _("我们将于 %(when)s 前给您答复。") % {"when": promise})
     if t == EventType.REGISTERED:
         if told and e.note:
             return Entry(e.at, _("已受理并当场答复"), e.note)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
@@ -120,6 +121,13 @@ class ActionForm(KesuForm):
         super().__init__(*args, **kwargs)
 
 
+# The major flag's help when the company's rule is on (settings.KESU_MAJOR_MUST_BE_VALID).
+MAJOR_HELP_VALID_ONLY = _(
+    "向政府部门或媒体投诉，或已造成/可能造成严重经济损失、人身伤害、声誉影响。"
+    "重大投诉属于有效投诉：性质须为“有效投诉”。"
+)
+
+
 class AssessForm(ActionForm):
     code = "assess"
     nature = forms.ChoiceField(
@@ -165,6 +173,8 @@ class AssessForm(ActionForm):
             # 责任部门判定有效性: department staff revise the nature only.
             for name in ("is_major", "severity", "category"):
                 del self.fields[name]
+        elif settings.KESU_MAJOR_MUST_BE_VALID:
+            self.fields["is_major"].help_text = MAJOR_HELP_VALID_ONLY
 
     @property
     def department_only(self) -> bool:
