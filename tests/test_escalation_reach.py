@@ -1,4 +1,4 @@
-"""Escalation that reaches the right people (docs/decisions/0013): the executive hears of every major
+"""Escalation that reaches the right people (docs/decisions/0014): the executive hears of every major
 complaint within the hour; each office sets the ladder's waits per tier; repeat complaints and those the
 company marks important go straight to the company, and the complainant is told who handles it now and
 when they will hear; a 重大投诉 is a valid complaint unless the company says otherwise.

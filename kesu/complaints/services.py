@@ -672,7 +672,7 @@ def _confirm_repeat(c: Complaint, by: User, earlier: Complaint, now: dt.datetime
     if role_of(by) in ACTION_ROLES["link"]:
         changes: dict[str, list[Any]] = {}
         _set(c, changes, repeat_of=earlier)
-        _to_company(c, changes, now)  # a repeat complaint is the company's (docs/decisions/0013)
+        _to_company(c, changes, now)  # a repeat complaint is the company's (docs/decisions/0014)
         _save(c, by, changes)
         reason = _("登记时确认为重复投诉。")
         event = events.linked(
@@ -908,7 +908,7 @@ def escalate(
     """Pass the complaint up the ladder (front line → CS manager → director → company → executive).
     Reaching the company tier is the upward report (上报) that major complaints need within the hour.
     `important`: the company (quality department) marks the complaint important and takes it over: it
-    goes straight to the company tier (docs/decisions/0013)."""
+    goes straight to the company tier (docs/decisions/0014)."""
     now = _now(at)
     c = _begin(complaint, by, "escalate", version)
     errors: dict[str, str] = {}
@@ -1359,7 +1359,7 @@ def link_repeat(
     assert other is not None
     changes: dict[str, list[Any]] = {}
     _set(c, changes, repeat_of=other)
-    _to_company(c, changes, now)  # a repeat complaint is the company's (docs/decisions/0013)
+    _to_company(c, changes, now)  # a repeat complaint is the company's (docs/decisions/0014)
     _save(c, by, changes)
     event = events.linked(
         c, by, now, changes, target=other.number, reason=reason, company=_company_data(c, changes)
