@@ -361,6 +361,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "kesu.api.schema.add_problems",
         "kesu.api.schema.exact_query_parameters",
+        "kesu.api.schema.complaint_links",
     ],
     # Swagger UI from the vendored sidecar package: the docs work with no internet. (ReDoc is not
     # served: its page loads Google Fonts.)

@@ -152,3 +152,37 @@ def exact_query_parameters(result: dict, generator, request, public) -> dict:
                         schema["pattern"] = NO_NUL_PATTERN  # a declared pattern excludes NUL itself
     return result
 
+
+# --- links: a response that carries a complaint leads to what can be done with it ---
+
+COMPLAINT_SCHEMA_REF = "#/components/schemas/ComplaintDetail"
+
+
+def complaint_links(result: dict, generator, request, public) -> dict:
+    """OpenAPI links: every answer carrying a complaint (`ComplaintDetail`: the registration, the
+    detail, each action) links to every operation on `/complaints/{number}/…` by its `number`, so a
+    client (and schemathesis' stateful phase) can follow register → read → act → events."""
+    paths = result.get("paths", {})
+    targets = {
+        operation["operationId"]: operation
+        for path, item in paths.items()
+        if path.startswith("/api/v1/complaints/{number}/")
+        for method, operation in item.items()
+        if method in {"get", "post", "patch", "put", "delete"} and "operationId" in operation
+    }
+    for item in paths.values():
+        for method, operation in item.items():
+            if method not in {"get", "post", "patch", "put", "delete"}:
+                continue
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {}).get("application/json", {})
+                if code.startswith("2") and content.get("schema", {}).get("$ref") == COMPLAINT_SCHEMA_REF:
+                    response["links"] = {
+                        op_id: {
+                            "operationId": op_id,
+                            "parameters": {"path.number": "$response.body#/number"},
+                            "description": target.get("summary", ""),
+                        }
+                        for op_id, target in sorted(targets.items())
+                    }
+    return result
