@@ -230,8 +230,8 @@ def test_no_operation_answers_5xx_or_breaks_its_schema(case, fuzz_world):
     case.call_and_validate(headers={"Authorization": f"Bearer {fuzz_world['key']}"}, checks=CHECKS)
 
 
-SCENARIOS = int(os.environ.get("KESU_FUZZ_SCENARIOS", "15"))  # more: with KESU_FUZZ_RANDOM=1
-STEPS = int(os.environ.get("KESU_FUZZ_STEPS", "8"))  # calls per scenario at most
+SCENARIOS = int(os.environ.get("KESU_FUZZ_SCENARIOS", "30"))  # more: with KESU_FUZZ_RANDOM=1
+STEPS = int(os.environ.get("KESU_FUZZ_STEPS", "10"))  # calls per scenario at most
 
 
 def test_the_schema_links_a_registered_complaint_to_what_can_be_done_with_it():

@@ -268,7 +268,10 @@ def _list_parameters(schema: dict) -> dict[tuple[str, str], dict]:
 
 
 def _rows(body):
-    return body["results"] if isinstance(body, dict) and "results" in body else body
+    """What a filter decides: a page's rows, a list, or a report without the moment it was made."""
+    if isinstance(body, dict) and "results" in body:
+        return body["results"]
+    return {k: v for k, v in body.items() if k != "as_of"} if isinstance(body, dict) else body
 
 
 def _answers(response, name: str, status: int) -> bool:
