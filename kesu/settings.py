@@ -351,7 +351,9 @@ SPECTACULAR_SETTINGS = {
         "(keys: `kesu apikey create`). Codes (status, channel, nature, severity, …) are stable; labels "
         "come from `/api/v1/choices/` in the language of `Accept-Language` (zh-hans default, en). "
         "Timestamps are ISO 8601 with offset, in the company's time zone. Errors are "
-        "`application/problem+json` (RFC 9457). POSTs accept `Idempotency-Key`."
+        "`application/problem+json` (RFC 9457). POSTs accept `Idempotency-Key`. A query parameter sent "
+        "empty (`office=`) is the same as one left out; a value the parameter's schema does not allow "
+        "is a 400 naming it."
     ),
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -375,6 +377,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "kesu.api.schema.add_problems",
+        "kesu.api.schema.exact_query_parameters",
+        "kesu.api.schema.complaint_links",
     ],
     # Swagger UI from the vendored sidecar package: the docs work with no internet. (ReDoc is not
     # served: its page loads Google Fonts.)

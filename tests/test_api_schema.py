@@ -1,8 +1,10 @@
 """The OpenAPI schema documents the contract; the docs render offline; schemathesis finds no 5xx and no
-response that breaks the schema (a bounded number of examples per operation: KESU_FUZZ_EXAMPLES)."""
+response that breaks the schema (a bounded number of examples per operation: KESU_FUZZ_EXAMPLES), also
+along the schema's links (register → read → act → events: KESU_FUZZ_SCENARIOS)."""
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import os
@@ -10,13 +12,21 @@ import re
 
 import pytest
 import schemathesis
-from api_support import make_key
+from api_support import make_key, register_body
 from django.contrib.staticfiles import finders
+from django.db import transaction
 from django.test import Client, override_settings
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from kesu.api.models import WebhookSubscription
 from kesu.complaints import services
+from kesu.org.choices import DepartmentType
 
 CONTRACT_PATHS = {
     "/api/v1/complaints/": {"get", "post"},
@@ -163,6 +173,13 @@ def _live_schema():
 
 schema = _live_schema()
 _turn = itertools.count()
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -181,7 +198,13 @@ def fuzz_world(org, make_complaint):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        yield {"key": make_key(org.director), "number": c.number, "webhook": str(sub.pk)}
+        yield {
+            "key": make_key(org.director),
+            "number": c.number,
+            "webhook": str(sub.pk),
+            "register": register_body(org, category="facilities"),
+            "department": org.a.dept[DepartmentType.ENGINEERING].pk,
+        }
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
@@ -204,20 +227,71 @@ def test_no_operation_answers_5xx_or_breaks_its_schema(case, fuzz_world):
             params["number"] = fuzz_world["number"]
         if "id" in params:
             params["id"] = fuzz_world["webhook"]
-    from schemathesis.specs.openapi.checks import (
-        content_type_conformance,
-        response_headers_conformance,
-        response_schema_conformance,
-        status_code_conformance,
-    )
+    case.call_and_validate(headers={"Authorization": f"Bearer {fuzz_world['key']}"}, checks=CHECKS)
 
-    case.call_and_validate(
-        headers={"Authorization": f"Bearer {fuzz_world['key']}"},
-        checks=[
-            schemathesis.checks.not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_headers_conformance,
-            response_schema_conformance,
-        ],
+
+SCENARIOS = int(os.environ.get("KESU_FUZZ_SCENARIOS", "30"))  # more: with KESU_FUZZ_RANDOM=1
+STEPS = int(os.environ.get("KESU_FUZZ_STEPS", "10"))  # calls per scenario at most
+
+
+def test_the_schema_links_a_registered_complaint_to_what_can_be_done_with_it():
+    paths = schema.raw_schema["paths"]
+    links = paths["/api/v1/complaints/"]["post"]["responses"]["201"]["links"]
+    targets = {link["operationId"] for link in links.values()}
+    assert {
+        "complaints_retrieve",
+        "complaints_events_list",
+        "complaints_assess_create",
+        "complaints_dispatch",
+    } <= targets
+    assert all(link["parameters"] == {"path.number": "$response.body#/number"} for link in links.values())
+    note = paths["/api/v1/complaints/{number}/note/"]["post"]["responses"]["200"]["links"]
+    assert {link["operationId"] for link in note.values()} == targets  # every action leads on
+
+
+@override_settings(KESU_API_RATE_PER_KEY="", KESU_API_RATE_PER_IP="", KESU_LOOKUPS_PER_MINUTE=0)
+def test_no_sequence_along_the_links_answers_5xx_or_breaks_its_schema(fuzz_world):
+    """The stateful phase: scenarios that follow the links with the real numbers and ids answered."""
+    headers = {"Authorization": f"Bearer {fuzz_world['key']}"}
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        # Each scenario starts from the same data (a savepoint rolled back after it), so Hypothesis
+        # can replay and shrink a failing one.
+        def setup(self):
+            self.savepoint = transaction.savepoint()
+            self.turns: dict[str, itertools.count] = collections.defaultdict(itertools.count)
+
+        def teardown(self):
+            transaction.savepoint_rollback(self.savepoint)
+
+        def before_call(self, case):
+            # Every other registration names real data (office, unit, phone, category) and no times,
+            # keeping the generated codes and texts, and every other dispatch a real department, so
+            # scenarios go on to act on the new complaint.
+            if case.method != "POST" or next(self.turns[case.path]) % 2:
+                return
+            body = case.body if isinstance(case.body, dict) else {}
+            if case.path == "/api/v1/complaints/":
+                times = ("received_at", "requested_by", "committed_answer_at")
+                case.body = {**{k: v for k, v in body.items() if k not in times}, **fuzz_world["register"]}
+            elif case.path == "/api/v1/complaints/{number}/dispatch/":
+                kept = {k: v for k, v in body.items() if k != "handler"}
+                case.body = {**kept, "department": fuzz_world["department"]}
+
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, headers=headers)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+            deadline=None,
+            derandomize=os.environ.get("KESU_FUZZ_RANDOM", "") != "1",
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
     )

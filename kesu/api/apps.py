@@ -11,6 +11,7 @@ class ApiConfig(AppConfig):
         # Webhooks hear every committed timeline event, in the transaction that wrote it.
         from kesu.complaints import events
 
+        from . import schema  # noqa: F401  (registers the OpenAPI filter extension)
         from .webhooks import queue_webhooks
 
         events.subscribe(queue_webhooks)

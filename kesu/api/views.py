@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from django.http import QueryDict
 from django.utils.translation import gettext as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiCallback, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -35,12 +35,12 @@ from kesu.org import homes
 from kesu.org.choices import DepartmentType
 from kesu.org.models import Department, Office, Resident, Unit, User
 from kesu.reports.monthly import ReportAccessError, compute
-from kesu.reports.period import Period, PeriodError
+from kesu.reports.period import MONTH_PATTERN, Period, PeriodError
 
 from . import idempotency, webhooks
 from . import serializers as s
 from .auth import key_of
-from .filters import ApiComplaintFilter, DepartmentFilter, ResidentFilter, UnitFilter
+from .filters import ApiComplaintFilter, ApiFilterBackend, DepartmentFilter, ResidentFilter, UnitFilter
 from .models import WebhookSubscription
 from .pagination import CodeCursor, ComplaintCursor, IdCursor
 from .permissions import ApiAccess, LooksUp, LookupThrottle, ManagesWebhooks
@@ -48,10 +48,26 @@ from .scope import complaint_for, complaints_for, key_office_ids, offices_for_re
 from .throttles import IpRateThrottle
 
 
+def _without_empty_values(request) -> None:
+    """An empty query parameter (`office=`) is the same as an absent one, for every operation: the
+    schema says so for each optional parameter (`allowEmptyValue`, kesu.api.schema), and a required
+    one sent empty is missing."""
+    query = request._request.GET
+    if all(v != "" for _name, values in query.lists() for v in values):
+        return
+    kept = QueryDict(mutable=True)
+    for name, values in query.lists():
+        if values := [v for v in values if v != ""]:
+            kept.setlist(name, values)
+    kept._mutable = False
+    request._request.GET = kept
+
+
 class ApiMixin:
     """What every API view shares: input hygiene, context, and Idempotency-Key on POST."""
 
     def initial(self, request, *args, **kwargs):
+        _without_empty_values(request)
         # The per-address limit comes before authentication, so key guessing and anonymous traffic
         # count too; the per-key limit (DEFAULT_THROTTLE_CLASSES) runs after it, as DRF does.
         ip = IpRateThrottle()
@@ -130,7 +146,7 @@ class ComplaintViewSet(ApiMixin, viewsets.GenericViewSet):
     lookup_field = "number"
     lookup_value_regex = "[^/]+"
     serializer_class = s.ComplaintSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ApiFilterBackend]
     filterset_class = ApiComplaintFilter
     pagination_class = ComplaintCursor
     queryset = Complaint.objects.none()  # for the schema; get_queryset scopes every request
@@ -308,7 +324,7 @@ class ComplaintViewSet(ApiMixin, viewsets.GenericViewSet):
 
 class _Lookup(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [ApiAccess]
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ApiFilterBackend]
     pagination_class = None
 
 
@@ -437,12 +453,22 @@ class MonthlyReportView(ApiMixin, APIView):
     @extend_schema(
         summary="The monthly complaint report (客户投诉工作月报) for a month or several",
         parameters=[
-            OpenApiParameter("month", str, required=True, description="first month, YYYY-MM"),
-            OpenApiParameter("to", str, description="last month, YYYY-MM (default: `month`)"),
+            OpenApiParameter(
+                "month", str, required=True, pattern=MONTH_PATTERN, description="first month, YYYY-MM"
+            ),
+            OpenApiParameter(
+                "to",
+                str,
+                pattern=MONTH_PATTERN,
+                description="last month, YYYY-MM (default: `month`); not before `month`, at most 24 months",
+            ),
             OpenApiParameter(
                 "office",
                 str,
-                description="an office code; default: everything the caller (and the key) may see",
+                description=(
+                    "an office code; default: everything the caller (and the key) may see. "
+                    "An office the caller may not see, or none of that code: 404"
+                ),
             ),
         ],
         responses={200: MONTHLY_REPORT_SCHEMA},
@@ -453,7 +479,7 @@ class MonthlyReportView(ApiMixin, APIView):
             month = params.get("month") or ""
             if not month:
                 raise PeriodError("month", _("请指定月份，例如 month=2026-02。"))
-            period = Period.parse(month, params.get("to") or None)
+            period = Period.parse(month, params.get("to") or None, strict=True)
             report = compute(
                 request.user, period, params.get("office") or None, limit=key_office_ids(request)
             )

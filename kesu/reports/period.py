@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 MAX_MONTHS = 24
 FIRST_YEAR, LAST_YEAR = 2000, 2999  # a period's months and the months around it stay valid dates
+# What parse_month(strict=True) accepts (FIRST_YEAR-01 … LAST_YEAR-12): the API's documented form.
+MONTH_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
 
 
 class PeriodError(ValueError):
@@ -38,8 +40,13 @@ def local_month(t: dt.datetime) -> dt.date:
     return t.astimezone(_tz()).date().replace(day=1)
 
 
-def parse_month(value: str, field: str = "month") -> dt.date:
-    m = _MONTH.match((value or "").strip())
+def parse_month(value: str, field: str = "month", *, strict: bool = False) -> dt.date:
+    """YYYY-MM. Forms are lenient (spaces around, any digits); `strict` (the API) takes exactly
+    MONTH_PATTERN: ASCII digits and nothing around them."""
+    text = value or ""
+    if not strict:
+        text = text.strip()
+    m = _MONTH.fullmatch(text) if text.isascii() or not strict else None
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise PeriodError(
             field,
@@ -60,9 +67,9 @@ class Period:
     last: dt.date  # first day of the last month (== first for one month)
 
     @classmethod
-    def parse(cls, month: str, to: str | None = None) -> Period:
-        first = parse_month(month, "month")
-        last = parse_month(to, "to") if to else first
+    def parse(cls, month: str, to: str | None = None, *, strict: bool = False) -> Period:
+        first = parse_month(month, "month", strict=strict)
+        last = parse_month(to, "to", strict=strict) if to else first
         if last < first:
             raise PeriodError("to", _("结束月份不能早于开始月份。"))
         period = cls(first, last)
