@@ -177,6 +177,7 @@ PARAMETERS: dict[tuple[str, str], dict] = {
     ("/complaints/", "is_major"): {},
     ("/complaints/", "nature"): {},
     ("/complaints/", "office"): {"known": ["Y01", "Y02"], "otherwise": 400},
+    ("/complaints/", "on_spot_enquiry"): {},
     ("/complaints/", "overdue"): {},
     ("/complaints/", "page_size"): {},
     ("/complaints/", "q"): {},
