@@ -6,6 +6,7 @@ background work in-process. Set KESU_DATABASE_URL / KESU_REDIS_URL to run scaled
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -48,6 +49,19 @@ def env_int(name: str, default: int) -> int:
 
 def env_float(name: str, default: float) -> float:
     return _env_parsed(name, default, float, "a number")
+
+
+def env_destinations(name: str) -> list[str]:
+    """Host names and networks (CIDR), comma-separated; a network with a typo fails loudly instead of
+    quietly allowing nothing."""
+    entries = [h.strip() for h in env_str(name).split(",") if h.strip()]
+    for entry in entries:
+        if "/" in entry:
+            try:
+                ipaddress.ip_network(entry.strip("[]"), strict=False)
+            except ValueError:
+                raise ValueError(f"{name}: {entry!r} is not a network like 10.8.0.0/16") from None
+    return entries
 
 
 KESU_HOME = Path(env_str("KESU_HOME") or BASE_DIR / "var").resolve()
@@ -292,7 +306,7 @@ SESSION_SAVE_EVERY_REQUEST = True
 # The sign-in page, in Chinese, when django-axes locks a user name out after repeated failures.
 AXES_LOCKOUT_CALLABLE = "kesu.web.views.auth.locked_out"
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("kesu.web.context.workspace")
-# A Content-Security-Policy on the workspace's pages (before axes, which must stay last).
+# A Content-Security-Policy on every page (kesu/web/middleware.py; before axes, which must stay last).
 MIDDLEWARE.insert(
     MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "kesu.web.middleware.ContentSecurityPolicy"
 )
@@ -326,6 +340,9 @@ KESU_WEBHOOK_RETRY_BASE_SECONDS = env_int("KESU_WEBHOOK_RETRY_BASE_SECONDS", 15)
 KESU_WEBHOOK_RETRY_MAX_SECONDS = env_int("KESU_WEBHOOK_RETRY_MAX_SECONDS", 600)
 KESU_WEBHOOK_GIVE_UP_HOURS = env_int("KESU_WEBHOOK_GIVE_UP_HOURS", 72)
 KESU_WEBHOOK_PASS_SECONDS = env_int("KESU_WEBHOOK_PASS_SECONDS", 20)
+# Webhooks and robots go to public addresses only (kesu/notify/outbound.py, docs/decisions/0010),
+# except to these hosts and networks, comma-separated: "erp.corp.example,10.8.0.0/16,192.168.1.20".
+KESU_WEBHOOK_ALLOWED_HOSTS = env_destinations("KESU_WEBHOOK_ALLOWED_HOSTS")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kesu 客诉 API",
     "VERSION": "1.0.0",

@@ -295,6 +295,7 @@ def kesu_env(home: Path, **extra: str) -> dict[str, str]:
         KESU_SECRET_KEY=settings.SECRET_KEY,
         KESU_DB_CONN_MAX_AGE="0",
         KESU_LOG_LEVEL="INFO",
+        KESU_WEBHOOK_ALLOWED_HOSTS=",".join(settings.KESU_WEBHOOK_ALLOWED_HOSTS),  # local receivers
         PYTHONUNBUFFERED="1",
     )
     env.update({k: str(v) for k, v in extra.items()})

@@ -2,7 +2,8 @@
 times. Every figure the tests expect was worked out by hand from the story told here.
 
 February 2026 in Asia/Shanghai (offices Y01 翠湖花园 and Y02 锦绣华庭 of the `org` fixture, 1000
-households each, plus Y03 南山丽都, 500 households, with no complaints at all):
+homes on file each, plus Y03 南山丽都, no homes loaded and 500 households configured, with no
+complaints at all: 2,500 households in all, kesu.org.homes):
 
 | key | office | received (local)   | nature     | category     | what happens                                           |
 | A1  | Y01    | Sat 28 Feb 23:59   | valid      | facilities   | nothing (forward and resolve overdue)                  |
@@ -35,10 +36,20 @@ from conftest import local
 
 from kesu.complaints import services
 from kesu.org.choices import DepartmentType
-from kesu.org.models import Office
+from kesu.org.models import Building, Office, Unit
 
 AS_OF = local(2026, 3, 15, 12, 0)
 LESSON = {"lesson_cause": "巡查不到位", "lesson_learned": "加强巡查", "lesson_prevention": "每日巡查两次"}
+
+
+def load_homes(office: Office, n: int, building: str = "9栋") -> None:
+    """Homes on file for `office` until it has `n` of them (a building of numbered homes)."""
+    have = Unit.objects.filter(building__office=office).count()
+    b, _created = Building.objects.get_or_create(office=office, name=building)
+    numbers = [f"{i:04d}" for i in range(1, n - have + 1)]
+    Unit.objects.bulk_create(
+        [Unit(building=b, number=x, code=Unit.make_code(office.code, b.name, x)) for x in numbers]
+    )
 
 
 def build_data(org) -> SimpleNamespace:
@@ -47,6 +58,8 @@ def build_data(org) -> SimpleNamespace:
     sec_a = a.dept[DepartmentType.SECURITY]
     eng_b = b.dept[DepartmentType.ENGINEERING]
     sec_b = b.dept[DepartmentType.SECURITY]
+    load_homes(a.office, 1000)
+    load_homes(b.office, 1000)
     Office.objects.create(company=org.company, code="Y03", name="南山丽都", households=500)
 
     def reg(by, office, received, at, content, **kw):

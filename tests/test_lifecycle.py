@@ -592,6 +592,83 @@ def test_a_major_complaint_answered_on_the_spot_still_needs_its_callback(org, ma
     refused(TransitionNotAllowed, services.close, c, org.director)
 
 
+# --- an enquiry answered on the spot (咨询型, docs/decisions/0011) ------------------------------------
+ENQUIRY = {"nature": "invalid", "nature_subtype": "enquiry", "severity": "minor", "category": "fees"}
+
+
+def _owes_callback(c: Complaint, when: dt.datetime) -> bool:
+    """Is the complaint's callback pending, or overdue at `when`, as every list, count and sweep asks?"""
+    from kesu.complaints.deadlines import overdue_q, pending_q
+
+    rows = Complaint.objects.filter(pk=c.pk)
+    return rows.filter(pending_q("callback")).exists() or rows.filter(overdue_q("callback", when)).exists()
+
+
+def test_an_enquiry_answered_on_the_spot_owes_no_callback_and_closes_at_once(org, make_complaint):
+    c = make_complaint(on_spot_answer="物业费标准未变，已当场出示收费公示。", **ENQUIRY)
+    row = reload(c)
+    assert row.status == S.RESOLVED
+    assert row.callback_due_at is None  # no callback deadline, so never a callback overdue
+    assert not _owes_callback(row, later(24 * 30))
+    assert "resolved" in services.close_outcomes(row, org.supervisor)
+    c = services.close(row, org.supervisor)
+    assert reload(c).status == S.CLOSED
+    assert not Callback.objects.filter(complaint=c).exists()
+
+
+def test_an_enquiry_judged_after_its_on_the_spot_answer_loses_its_callback_deadline(org, make_complaint):
+    c = make_complaint(on_spot_answer="物业费标准未变，已当场出示收费公示。")
+    assert reload(c).callback_due_at is not None  # not yet judged: a complaint like any other
+    c = services.assess(c, org.supervisor, **ENQUIRY)
+    assert reload(c).callback_due_at is None
+
+
+@pytest.mark.parametrize(
+    "judged",
+    [
+        {**ENQUIRY, "nature_subtype": "help"},  # 求助型: help was asked for, is it done?
+        {**ENQUIRY, "nature_subtype": "venting"},
+        {**ENQUIRY, "nature_subtype": ""},
+        {**ENQUIRY, "nature": "valid", "nature_subtype": ""},
+        {**ENQUIRY, "is_major": True, "severity": "major"},
+    ],
+    ids=["help", "venting", "no-subtype", "valid", "major"],
+)
+def test_any_other_complaint_answered_on_the_spot_still_owes_its_callback(org, make_complaint, judged):
+    c = reload(make_complaint(on_spot_answer="已当场解释并致歉。", **judged))
+    assert c.callback_due_at is not None
+    assert _owes_callback(c, later(24 * 30))
+
+
+def test_an_enquiry_called_back_dissatisfied_is_a_complaint_again_and_owes_its_callback(org, make_complaint):
+    c = make_complaint(on_spot_answer="物业费标准未变，已当场出示收费公示。", **ENQUIRY)
+    c = called_back(c, org.supervisor, "dissatisfied")  # sent back for rectification
+    assert reload(c).status == S.RECTIFYING
+    c = services.resolve(c, org.supervisor, resolution="已书面说明收费依据。")
+    row = reload(c)
+    assert row.callback_due_at is not None
+    refused(TransitionNotAllowed, services.close, row, org.supervisor)
+
+
+def test_the_callback_rule_reads_the_same_as_a_query_and_on_a_row(org, make_complaint):
+    from kesu.complaints import policy
+
+    made = [
+        make_complaint(on_spot_answer="已当场解释。", **ENQUIRY),
+        make_complaint(on_spot_answer="已当场解释。", **{**ENQUIRY, "nature": "assist"}),
+        make_complaint(on_spot_answer="已当场解释。", **{**ENQUIRY, "nature_subtype": "venting"}),
+        make_complaint(on_spot_answer="已当场解释。", **{**ENQUIRY, "is_major": True}),
+        make_complaint(on_spot_answer="已当场解释。", **{**ENQUIRY, "severity": "major"}),
+        make_complaint(**ENQUIRY),
+        called_back(make_complaint(on_spot_answer="已当场解释。", **ENQUIRY), org.supervisor, "dissatisfied"),
+    ]
+    settled = set(Complaint.objects.filter(policy.settled_at_counter_q()).values_list("pk", flat=True))
+    assert settled == {c.pk for c in made if policy.settled_at_counter(reload(c))}
+    assert settled == {made[0].pk, made[1].pk}
+    owing = set(Complaint.objects.filter(policy.needs_callback_q()).values_list("pk", flat=True))
+    assert owing == {c.pk for c in made if policy.needs_callback(reload(c))}
+
+
 @pytest.mark.parametrize("outcome", ["facts_untrue", "non_cooperation", "litigation", "mediation"])
 def test_closing_other_than_resolved_needs_a_note(org, complaint_in, outcome):
     c = complaint_in(S.RESOLVED)

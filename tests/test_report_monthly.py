@@ -264,7 +264,8 @@ def test_month_with_no_complaints(org, data):
         for code, v in r["kpis"].items()
         if code not in ("manager_callback_quota", "valid_per_households")
     )
-    assert r["summary"][0]["paragraphs"] == ["本月未受理客户投诉（上月 0 宗）。"]
+    # May 2025 lies before the data set's first complaint (December 2025): no data, not 0
+    assert r["summary"][0]["paragraphs"] == ["本月未受理客户投诉（上月无数据）。"]
 
 
 def test_period_across_the_year_end(org, data):
@@ -279,7 +280,8 @@ def test_period_across_the_year_end(org, data):
     }
     assert [c["share"] for c in r["valid_by_category"][:3]] == [33.4, 33.3, 33.3]
     assert r["previous"]["period"]["label"] == "2025年10—11月"
-    assert r["previous"]["total"] == 0
+    # before the data set's first complaint (C1, December 2025): no data, not 0
+    assert r["previous"]["has_data"] is False and r["previous"]["total"] is None
     # quotas double over two months
     assert {m["username"]: m["quota"] for m in r["managers"]} == {
         "cs_manager": 6,

@@ -68,13 +68,19 @@ def test_xlsx_numbers_match_the_json(report):
     for sheet, annex in (("附件1 投诉汇总表", r["annex1"]), ("附件2 有效投诉汇总表", r["annex2"])):
         rows = _rows(wb[sheet])
         header = _find(rows, "管理处")
-        assert list(header[1:-2]) == [c["name"] for c in annex["columns"]]
+        # annex 1 ends with the enquiries settled at the counter, after 合计 and 占比 (in no total)
+        apart = 1 if sheet.startswith("附件1") else 0
+        n = len(annex["columns"])
+        assert list(header[1 : n + 1]) == [c["name"] for c in annex["columns"]]
+        assert list(header[n + 1 :]) == ["合计", "占比"] + ["另：当场答复的咨询（不计入投诉）"] * apart
         for a in annex["rows"]:
             row = _find(rows, a["office"]["name"])
-            assert list(row[1:-2]) == [a["counts"][c["code"]] for c in annex["columns"]]
-            assert row[-2] == a["total"]
+            assert list(row[1 : n + 1]) == [a["counts"][c["code"]] for c in annex["columns"]]
+            assert row[n + 1] == a["total"]
+            if apart:
+                assert row[-1] == a["on_spot_enquiries"]
         total = _find(rows, "合计")
-        assert list(total[1:-1]) == [annex["totals"]["counts"][c["code"]] for c in annex["columns"]] + [
+        assert list(total[1 : n + 2]) == [annex["totals"]["counts"][c["code"]] for c in annex["columns"]] + [
             annex["totals"]["total"]
         ]
 
@@ -93,16 +99,17 @@ def test_docx_numbers_and_summary_match_the_json(report):
     for v in r["by_nature"].values():
         assert got[v["name"]] == (v["count"], f"{v['share']:.2f}%")
     assert got["合计"][0] == r["total"]
-    annexes = [tb for head, tb in tables.items() if head[0] == "管理处" and head[-1] == "占比"]
+    annexes = [tb for head, tb in tables.items() if head[0] == "管理处" and "占比" in head]
     assert len(annexes) == 2
     for tb, annex in zip(annexes, (r["annex1"], r["annex2"]), strict=True):
+        n = len(annex["columns"])
         body = {row.cells[0].text: [c.text for c in row.cells[1:]] for row in tb.rows[1:]}
         for a in annex["rows"]:
-            assert [int(x) for x in body[a["office"]["name"]][:-1]] == [
+            assert [int(x) for x in body[a["office"]["name"]][: n + 1]] == [
                 *[a["counts"][c["code"]] for c in annex["columns"]],
                 a["total"],
             ]
-        assert int(body["合计"][-2]) == annex["totals"]["total"]
+        assert int(body["合计"][n]) == annex["totals"]["total"]
     assert len(doc.inline_shapes) == 4  # pie, trend, categories, offices
 
 
@@ -147,3 +154,71 @@ def test_rare_characters_are_marked_not_dropped():
 
     assert printable("王𠀀先生，喆") == "王〓先生，〓" or printable("王𠀀先生，喆").count("〓") >= 1
     assert printable("设施设备维护 100.00%") == "设施设备维护 100.00%"
+
+
+def test_a_comparison_with_no_data_says_so_in_every_document(org):
+    """December 2025 holds the data set's first complaint: November is 无数据 (json: null) in every file."""
+    import json
+
+    build_data(org)
+    dec = Period.parse("2025-12")
+    r, t = compute(org.quality, dec, as_of=AS_OF), trend(org.quality, dec)
+    assert json.loads(render(r, "json"))["previous"]["total"] is None
+
+    wb = load_workbook(io.BytesIO(render(r, "xlsx")))
+    overview = _rows(wb["概况"])
+    nature = overview[next(i for i, row in enumerate(overview) if row[0] == "二、投诉总体情况") :]
+    assert [row[3] for row in nature[2:7]] == ["无数据"] * 5  # four natures and the total
+    kpi = _find(_rows(wb["关键指标"]), "回访率")
+    assert (kpi[4], kpi[5]) == ("无数据", "无数据")
+
+    doc = Document(io.BytesIO(render(r, "docx", t)))
+    nature = next(tb for tb in doc.tables if tb.rows[0].cells[0].text == "性质")
+    assert {row.cells[3].text for row in nature.rows[1:]} == {"无数据"}
+    kpis = next(tb for tb in doc.tables if tb.rows[0].cells[0].text == "指标")
+    assert {(row.cells[3].text, row.cells[4].text) for row in kpis.rows[1:]} == {("无数据", "无数据")}
+
+    html = render(r, "html", t).decode()
+    assert "上月无数据" in html and "<td>无数据</td>" in html
+    assert render(r, "pdf", t).startswith(b"%PDF-")  # the same tables as Word (render/common.py)
+
+
+def test_enquiries_settled_at_the_counter_have_their_own_row_in_every_document(org):
+    from conftest import local
+
+    from kesu.complaints import services
+
+    build_data(org)
+    services.register(
+        org.reception,
+        office=org.a.office,
+        channel="visit",
+        content="来访询问停车月卡如何办理。",
+        complainant_name="赵女士",
+        nature="invalid",
+        nature_subtype="enquiry",
+        severity="minor",
+        category="traffic",
+        on_spot_answer="已当场告知办理流程和所需材料。",
+        received_at=local(2026, 2, 17, 10, 0),
+        at=local(2026, 2, 17, 10, 0),
+    )
+    r, t = compute(org.quality, FEB, as_of=AS_OF), trend(org.quality, FEB)
+    name = "另：当场答复的咨询（不计入投诉）"
+    assert r["total"] == 11 and r["on_spot_enquiries"] == 1
+
+    wb = load_workbook(io.BytesIO(render(r, "xlsx")))
+    assert _find(_rows(wb["概况"]), "当场答复的咨询（不计入投诉）")[1:3] == [1, 0]
+    annex = _rows(wb["附件1 投诉汇总表"])
+    assert _find(annex, "管理处")[-1] == name
+    assert _find(annex, "翠湖花园")[-1] == 1 and _find(annex, "合计")[-1] == 1
+
+    doc = Document(io.BytesIO(render(r, "docx", t)))
+    nature = next(tb for tb in doc.tables if tb.rows[0].cells[0].text == "性质")
+    rows = [[c.text for c in row.cells] for row in nature.rows[1:]]
+    assert rows[-2][:2] == ["合计", "11"] and rows[-1][:2] == [name, "1"]
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "另有当场答复的咨询 1 件，不计入投诉。" in text
+
+    html = render(r, "html", t).decode()
+    assert name in html

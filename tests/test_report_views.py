@@ -194,6 +194,9 @@ def test_dashboard_numbers_open_exactly_the_complaints_they_count(client, org):
             category=category,
         )
 
+    # Both offices have history before the risers' 90-day comparison (else no data to compare with).
+    reg(at(150, 10, 0))
+    reg(at(150, 10, 0), "security", org.b)
     reg(at(29, 0, 0))  # the first of the 30 days: in
     reg(at(30, 23, 59))  # the day before: out
     first = reg(at(0, 0, 0))
@@ -223,3 +226,107 @@ def test_dashboard_numbers_open_exactly_the_complaints_they_count(client, org):
     assert len(links) == 6
     for url, n in links:
         assert listed(client, url) == n, url
+
+
+def _chart_data(page: str) -> dict:
+    import json
+    import re
+
+    return json.loads(
+        re.search(r'<script id="rp-data" type="application/json">(.+?)</script>', page).group(1)
+    )
+
+
+def test_the_page_says_no_data_for_months_before_the_first_complaint(client, org, data):
+    page = _login(client, org.quality).get(PAGE, {"month": "2025-12"}).content.decode()
+    assert "<td>无数据</td>" in page  # November: the table's 上期 column and the KPIs' 上期 and 变化
+    trend = _chart_data(page)["trend"]
+    assert [m["total"] for m in trend] == [None] * 11 + [1]  # null points (a gap), not zeros
+    assert _chart_data(page)["trend_since_label"] == "2025年12月"
+    body = client.get(API, {"month": "2025-12"}).json()
+    assert body["previous"]["has_data"] is False and body["previous"]["total"] is None
+    assert (
+        body["kpis"]["callback_rate"]["previous"] is None and body["kpis"]["callback_rate"]["change"] is None
+    )
+
+
+def test_an_enquiry_settled_at_the_counter_opens_alone_and_is_in_no_other_figure(client, org, data):
+    import re
+
+    from conftest import local
+
+    from kesu.complaints import services
+
+    services.register(
+        org.reception,
+        office=org.a.office,
+        channel="visit",
+        content="来访询问停车月卡如何办理。",
+        complainant_name="赵女士",
+        nature="invalid",
+        nature_subtype="enquiry",
+        severity="minor",
+        category="traffic",
+        on_spot_answer="已当场告知办理流程和所需材料。",
+        received_at=local(2026, 2, 17, 10, 0),
+        at=local(2026, 2, 17, 10, 0),
+    )
+    _login(client, org.quality)
+    page = client.get(PAGE, {"month": "2026-02"}).content.decode()
+    enquiry = re.findall(r'<a href="(/complaints/\?[^"]*on_spot_enquiry=true[^"]*)">(\d+)</a>', page)
+    assert [int(n) for _u, n in enquiry] == [1, 1]  # the nature table's row, annex 1's column
+    assert all(listed(client, u) == 1 for u, _n in enquiry)
+    # every other figure leaves it out, and its list shows exactly what it counts
+    for url, shown in re.findall(r'<a href="(/complaints/\?[^"]+)">(\d+)</a>', page):
+        assert listed(client, url) == int(shown), url
+
+
+def test_the_dashboard_compares_an_office_only_with_the_days_it_has_data_for(client, org):
+    """Y01's complaints began 74 days ago (45 days before the last 30): 3 in those 45 days, 3 in the last
+    30 — a monthly average of 2.0 before, not 1.0 over 90 days of which half had no data (3×). Y02's began
+    10 days ago: nothing to compare with (无数据), not a rise from zero."""
+    import datetime as dt
+    import re
+
+    from django.utils import timezone
+
+    from kesu.complaints import services
+
+    today = timezone.localdate()
+
+    def reg(days_ago: int, office) -> None:
+        received = timezone.make_aware(
+            dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(9, 0))
+        )
+        services.register(
+            org.reception if office is org.a else org.reception2,
+            office=office.office,
+            channel="phone",
+            content="电梯又停了，困人十多分钟。",
+            complainant_name="王建国",
+            received_at=received,
+            at=received + dt.timedelta(minutes=5),
+            nature="valid",
+            severity="general",
+            category="facilities",
+        )
+
+    for days_ago in (74, 60, 40, 20, 10, 5):
+        reg(days_ago, org.a)
+    reg(10, org.b)
+    reg(3, org.b)
+
+    from kesu.reports.dashboard import compute_dashboard
+
+    d = compute_dashboard(org.quality)
+    assert [(o["code"], o["recent"], o["baseline"], o["baseline_days"], o["ratio"]) for o in d["risers"]] == [
+        ("Y01", 3, 2.0, 45, 1.5)
+    ]
+    assert d["history"]["not_compared"] == [{"code": "Y02", "name": "锦绣华庭"}]
+    first = today - dt.timedelta(days=74)
+    assert d["history"]["since"] == first.isoformat()
+
+    page = _login(client, org.quality).get("/reports/dashboard/").content.decode()
+    assert f"历史数据自 {first.year}年{first.month}月{first.day}日起，不足 4 个月" in page
+    assert "（按 45 天）" in page
+    assert re.search(r"无法对比（无数据）的管理处：锦绣华庭", page)

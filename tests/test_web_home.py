@@ -54,6 +54,31 @@ def test_supervisor_queue_has_callbacks_due_and_managers_get_the_major_ones(org,
     assert major.number in numbers(queues.my_queue(org.director))
 
 
+def test_an_enquiry_settled_at_the_counter_waits_to_be_closed_not_called_back(org, make_complaint):
+    from kesu.complaints.models import Complaint
+    from kesu.web.actions import suggested
+
+    judged = {"severity": "minor", "category": "fees"}
+    enquiry = make_complaint(
+        on_spot_answer="物业费标准未变，已当场出示收费公示。",
+        nature="invalid",
+        nature_subtype="enquiry",
+        **judged,
+    )
+    venting = make_complaint(
+        on_spot_answer="已当场致歉。", nature="invalid", nature_subtype="venting", **judged
+    )
+    reasons = {i.complaint.number: i.reasons for i in queues.my_queue(org.supervisor)}
+    assert reasons[enquiry.number] == ["当场答复的咨询·待结案"]
+    assert reasons[venting.number] == ["待回访"]  # answered on the spot, still owes its callback
+    enquiry, venting = (Complaint.objects.get(pk=c.pk) for c in (enquiry, venting))
+    allowed = services.allowed_actions(enquiry, org.supervisor)
+    assert suggested(enquiry, allowed, org.supervisor) == "close"
+    assert (
+        suggested(venting, services.allowed_actions(venting, org.supervisor), org.supervisor) == "call_back"
+    )
+
+
 def test_most_urgent_first(org, make_complaint):
     now = timezone.now()
     later = make_complaint(severity="general")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from web_support import HTMX, client_for, fresh, local_input, url
@@ -171,7 +172,13 @@ def test_night_major_complaint_is_passed_on_at_once(org):
     assert "已即时通知部门经理和管理处主任" in client.get(r["Location"]).content.decode()
 
 
-def test_on_the_spot_answer_is_recorded_and_can_be_closed_at_once(org):
+@pytest.mark.parametrize(
+    ("subtype", "next_step"),
+    # an enquiry settled at the counter owes no callback: closing is the next step (decision 0011);
+    # any other complaint answered on the spot still owes its callback (closing stays possible)
+    [("enquiry", "close"), ("", "call_back")],
+)
+def test_on_the_spot_answer_is_recorded_and_can_be_closed_at_once(org, subtype, next_step):
     client = client_for(org.supervisor)
     r = client.post(
         url("intake"),
@@ -180,15 +187,18 @@ def test_on_the_spot_answer_is_recorded_and_can_be_closed_at_once(org):
             answer_mode="on_spot",
             on_spot_answer="已告知业主停水为市政检修，今晚20点恢复。",
             nature="invalid",
+            nature_subtype=subtype,
             severity="minor",
             category="facilities",
         ),
     )
     c = Complaint.objects.get()
     assert c.status == Status.RESOLVED and c.on_spot_answer.startswith("已告知业主停水")
+    assert c.nature_subtype == subtype
     html = client.get(r["Location"]).content.decode()
     assert "已当场答复并记录" in html
-    assert 'id="action-close" open' in html  # closing is the next step
+    assert f'id="action-{next_step}" open' in html
+    assert 'id="action-close"' in html
 
 
 def test_on_the_spot_answer_without_text_is_an_error(org):
@@ -330,7 +340,7 @@ def test_a_supervisor_confirming_a_repeat_links_it(org, make_complaint):
 def test_not_a_repeat_registers_a_new_complaint(org, make_complaint):
     old = make_complaint(category="facilities")
     r = client_for(org.reception).post(
-        url("intake"), form_data(org, category="facilities", repeat_choice="new")
+        url("intake"), form_data(org, category="facilities", repeat_choice="new", repeat_shown=old.number)
     )
     assert r.status_code == 302
     assert fresh(Complaint.objects.exclude(pk=old.pk).get()).repeat_of is None

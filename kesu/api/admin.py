@@ -7,6 +7,8 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kesu.notify import outbound
+
 from .keys import create_key
 from .models import WEBHOOK_EVENTS, ApiKey, WebhookSubscription
 
@@ -57,7 +59,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
-    url = forms.URLField(label=_("接收地址"), max_length=500, assume_scheme="https")
+    url = forms.URLField(
+        label=_("接收地址"), max_length=500, assume_scheme="https", validators=[outbound.validator]
+    )
     events = forms.MultipleChoiceField(
         label=_("事件"), choices=[(e, e) for e in WEBHOOK_EVENTS], widget=forms.CheckboxSelectMultiple
     )

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from django.db.models import F, QuerySet
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -27,6 +26,8 @@ from kesu.complaints.choices import (
 from kesu.complaints.models import Category, Complaint, ComplaintEvent
 from kesu.complaints.scope import ComplainantView, complainant_view
 from kesu.complaints.validation import mask_phone
+from kesu.notify import outbound
+from kesu.org import homes
 from kesu.org.choices import DepartmentType, ResidentKind, Role
 from kesu.org.models import Department, Office, Resident, Unit
 
@@ -398,9 +399,23 @@ class ContactSerializer(serializers.Serializer):
 
 
 class OfficeSerializer(serializers.ModelSerializer):
+    households = serializers.SerializerMethodField(
+        help_text="households the reports divide by: the homes on file, or the configured number "
+        "for an office with no homes loaded (kesu.org.homes)"
+    )
+    households_source = serializers.SerializerMethodField(
+        help_text="`units` (homes on file) or `configured` (the office's configured households)"
+    )
+
     class Meta:
         model = Office
-        fields = ["code", "name", "households"]
+        fields = ["code", "name", "households", "households_source"]
+
+    def get_households(self, obj: Office) -> int:
+        return homes.households(obj).count
+
+    def get_households_source(self, obj: Office) -> str:
+        return homes.households(obj).source
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
@@ -494,7 +509,8 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         max_length=100,
         help_text="HMAC-SHA256 signing secret; generated when omitted",
     )
-    url = serializers.URLField(max_length=500)
+    # http(s) to a public address, or one KESU_WEBHOOK_ALLOWED_HOSTS allows (kesu.notify.outbound)
+    url = serializers.URLField(max_length=500, validators=[outbound.validator])
     owner = SlugOrNull("owner.username")
 
     class Meta:
@@ -502,11 +518,6 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "url", "events", "offices", "is_active", "secret", "owner", "created_at"]
         read_only_fields = ["id", "owner", "created_at"]
         extra_kwargs = {"name": {"max_length": 100}}
-
-    def validate_url(self, value: str) -> str:
-        if not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError(_("只支持 http 或 https 地址。"))
-        return value
 
     def validate_events(self, value: list[str]) -> list[str]:
         return [e for e in WEBHOOK_EVENTS if e in set(value)]

@@ -31,12 +31,13 @@ from kesu.complaints.choices import (
 )
 from kesu.complaints.models import Category, Complaint
 from kesu.notify.models import Outbox
+from kesu.org import homes
 from kesu.org.choices import DepartmentType
 from kesu.org.models import Department, Office, Resident, Unit, User
 from kesu.reports.monthly import ReportAccessError, compute
 from kesu.reports.period import Period, PeriodError
 
-from . import idempotency
+from . import idempotency, webhooks
 from . import serializers as s
 from .auth import key_of
 from .filters import ApiComplaintFilter, DepartmentFilter, ResidentFilter, UnitFilter
@@ -317,7 +318,7 @@ class OfficeViewSet(_Lookup):
     queryset = Office.objects.none()
 
     def get_queryset(self):
-        return offices_for_request(self.request).order_by("code")
+        return homes.with_units_on_file(offices_for_request(self.request)).order_by("code")
 
 
 @extend_schema_view(list=extend_schema(summary="Departments of the caller's offices (部门)"))
@@ -590,7 +591,7 @@ class WebhookViewSet(
                 "created_at": r.created_at,
                 "next_attempt_at": r.next_attempt_at,
                 "sent_at": r.sent_at,
-                "last_error": r.last_error,
+                "last_error": webhooks.shown_error(r.last_error),
             }
             for r in rows
         ]

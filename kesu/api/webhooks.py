@@ -19,9 +19,8 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -31,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kesu.complaints import backfill
-from kesu.notify import delivery
+from kesu.notify import delivery, outbound
 from kesu.notify.models import Outbox
 
 from .models import WEBHOOK_EVENTS, WebhookSubscription
@@ -147,34 +146,37 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def _post(sub: WebhookSubscription, row: Outbox) -> tuple[bool, str]:
+    """Send one row. The second value is what the deliveries list and the admin show: an HTTP status
+    or one of kesu.notify.outbound's generic failures, never a network detail (docs/decisions/0010)."""
     body = row.body.encode("utf-8")
-    request = urllib.request.Request(
-        sub.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "Kesu-Webhook/1",
-            SIGNATURE_HEADER: sign(sub.secret, body),
-            DELIVERY_HEADER: row.payload.get("delivery", row.delivery_key),
-            EVENT_HEADER: row.payload.get("event", ""),
-        },
-    )
-    opener = urllib.request.build_opener(_NoRedirect)
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "Kesu-Webhook/1",
+        SIGNATURE_HEADER: sign(sub.secret, body),
+        DELIVERY_HEADER: row.payload.get("delivery", row.delivery_key),
+        EVENT_HEADER: row.payload.get("event", ""),
+    }
     try:
-        with opener.open(request, timeout=_setting("KESU_WEBHOOK_TIMEOUT_SECONDS", 10)) as response:
-            code = response.status
-    except urllib.error.HTTPError as e:
-        return False, f"HTTP {e.code}"
-    except Exception as e:  # connection refused, timeout, DNS, TLS, a bad URL: all mean "retry later"
-        return False, f"{e.__class__.__name__}: {e}"[:500]
-    return (200 <= code < 300), f"HTTP {code}"
+        # Checked again on every attempt: a name that resolved public when it was subscribed may not
+        # now. A redirect is not followed: it would turn the POST into a GET without the body.
+        answer = outbound.post(sub.url, body, headers, _setting("KESU_WEBHOOK_TIMEOUT_SECONDS", 10))
+    except outbound.Refused:
+        return False, outbound.REFUSED
+    except outbound.Unreachable:
+        return False, outbound.UNREACHABLE
+    return (200 <= answer.status < 300), f"HTTP {answer.status}"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirect would turn the POST into a GET without the body: treat it as a failure instead.
-    def redirect_request(self, *args, **kwargs):
-        return None
+_SHOWN = re.compile(r"HTTP [0-9]{3}|subscription deleted")
+
+
+def shown_error(text: str) -> str:
+    """A delivery's last error as the deliveries list shows it: what _post and the deliverer write,
+    and for anything else (a row failed by an older version, with errno, host and port) the generic
+    failure."""
+    if not text or text in (outbound.UNREACHABLE, outbound.REFUSED) or _SHOWN.fullmatch(text):
+        return text
+    return outbound.UNREACHABLE
 
 
 def deliver_webhooks(now: dt.datetime | None = None, *, limit: int = 2000) -> DeliveryResult:

@@ -24,6 +24,7 @@ from kesu.worktime import WorkCalendar
 from . import sla_defaults
 from .choices import OPEN_STATUSES, WORKING_STATUSES, Deadline, Satisfaction, Severity, Status
 from .models import Complaint, SlaPolicy
+from .policy import needs_callback
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def compute_deadlines(c: Complaint, policy: Policy, cal: WorkCalendar) -> dict[s
     if policy.honour_requested_time and c.requested_by and c.requested_by < resolve_due:
         resolve_due = c.requested_by
     callback_due = None
-    if c.resolved_at is not None:
+    if c.resolved_at is not None and needs_callback(c):  # an enquiry settled at the counter owes none
         callback_due = _after(c.resolved_at, policy.callback_hours, policy.callback_in_working_hours, cal)
     return {
         "forward_due_at": forward_start + dt.timedelta(minutes=policy.forward_minutes),

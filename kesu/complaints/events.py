@@ -14,7 +14,7 @@ that same transaction, so they exist exactly when the change committed. The core
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import backfill
@@ -89,14 +89,18 @@ def _new(
 # staff and residents' actions (services.py)
 
 
-def registered(c: Complaint, by: User, at: dt.datetime, *, told: bool) -> ComplaintEvent:
-    """登记受理: the judgement given at intake, if any; the on-the-spot answer as the note."""
+def registered(
+    c: Complaint, by: User, at: dt.datetime, *, told: bool, not_repeat_of: Sequence[str] = ()
+) -> ComplaintEvent:
+    """登记受理: the judgement given at intake, if any; the on-the-spot answer as the note; the
+    earlier complaints the desk said this does not repeat (kesu.complaints.repeats.ruled_out)."""
     data = {
         "nature": c.nature,
         "is_major": c.is_major,
         "severity": c.severity,
         "category": c.category.code if c.category is not None else "",
         "channel": c.channel,
+        "not_repeat_of": sorted(not_repeat_of),
     }
     return _new(
         c,

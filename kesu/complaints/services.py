@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from kesu.org.choices import DEPARTMENT_ROLES, Role
 from kesu.org.models import Department, Office, Resident, Unit, User
 
-from . import alerts, backfill, events
+from . import alerts, backfill, events, policy
 from . import files as upload_checks
 from .choices import (
     OPEN_STATUSES,
@@ -385,6 +385,9 @@ class Intake:
     received_by_company: bool | None = None
     # The earlier complaint the clerk confirmed this repeats (重复投诉), by object or number.
     repeat_of: Complaint | str | None = None
+    # The earlier complaints the clerk was asked about and said this does not repeat (不是重复投诉):
+    # recorded, so they do not ask again for this home or caller (kesu.complaints.repeats.ruled_out).
+    not_repeat_of: Sequence[Complaint | str] = ()
     attachments: Sequence[tuple[IO[bytes], str]] = ()
 
 
@@ -409,6 +412,7 @@ class _Checked:
     category: Category | None
     received: dt.datetime
     repeat_of: Complaint | None
+    not_repeat_of: list[Complaint]
     files: list[tuple[IO[bytes], upload_checks.CheckedFile]]
 
 
@@ -452,10 +456,11 @@ def _check_intake(by: User, i: Intake, now: dt.datetime) -> _Checked:
     category = _category(i.category, errors)
     _intake_complained(i, office, errors)
     repeat_of = _intake_repeat(by, i.repeat_of, office, errors)
+    not_repeat_of = _intake_not_repeat(by, i.not_repeat_of, repeat_of, office, errors)
     files = _intake_files(i.attachments, errors)
     _raise(errors)
     assert office is not None
-    return _Checked(office, unit, category, received, repeat_of, files)
+    return _Checked(office, unit, category, received, repeat_of, not_repeat_of, files)
 
 
 def _intake_office(by: User, value: Office | str | None, errors: dict[str, str]) -> Office | None:
@@ -504,8 +509,9 @@ def _check_resident_intake(by: User, i: Intake, unit: Unit | None, errors: dict[
     for field in _STAFF_ONLY:
         if getattr(i, field):
             errors[field] = _("此项由工作人员填写。")
-    if i.repeat_of:
-        errors["repeat_of"] = _("此项由工作人员填写。")
+    for field in ("repeat_of", "not_repeat_of"):
+        if getattr(i, field):
+            errors[field] = _("此项由工作人员填写。")
 
 
 def _intake_times(i: Intake, now: dt.datetime, errors: dict[str, str]) -> dt.datetime:
@@ -560,6 +566,28 @@ def _intake_repeat(
     elif office is not None and earlier.office_id != office.pk:
         errors["repeat_of"] = _("只能关联同一管理处的投诉。")
     return earlier
+
+
+def _intake_not_repeat(
+    by: User,
+    values: Sequence[Complaint | str],
+    repeat_of: Complaint | None,
+    office: Office | None,
+    errors: dict[str, str],
+) -> list[Complaint]:
+    """The earlier complaints the clerk said this is not a repeat of: each as `_intake_repeat`
+    checks it, and not the one it is said to repeat."""
+    found: dict[int, Complaint] = {}
+    for value in values:
+        one: dict[str, str] = {}
+        earlier = _intake_repeat(by, value, office, one)
+        if one:
+            errors["not_repeat_of"] = one["repeat_of"]
+        elif earlier is not None:
+            found[earlier.pk] = earlier
+    if repeat_of is not None and repeat_of.pk in found:
+        errors["not_repeat_of"] = _("同一投诉不能既是重复投诉又不是重复投诉。")
+    return list(found.values())
 
 
 def _intake_files(
@@ -631,7 +659,9 @@ def _file(by: User, i: Intake, k: _Checked, now: dt.datetime) -> Complaint:
         bf.hold(c)  # written when the backfill flushes
     else:
         c.save()
-    event = events.registered(c, by, now, told=bool(i.on_spot_answer))
+    event = events.registered(
+        c, by, now, told=bool(i.on_spot_answer), not_repeat_of=[e.number for e in k.not_repeat_of]
+    )
     for f, info in k.files:
         _store_attachment(c, by, f, info, now)
     _announce(event, became_major=_is_major(c), night=not cal.in_window(k.received))
@@ -1112,18 +1142,13 @@ def close_refusal(c: Complaint, by: User, outcome: str) -> ComplaintError | None
             _("投诉人曾表示不满意：以“%(outcome)s”结案须由客服中心经理或管理处主任决定，并写明原因。")
             % {"outcome": CloseOutcome(outcome).label}
         )
-    if outcome == CloseOutcome.RESOLVED:
-        # Answered on the spot and never called back since: the complainant accepted it at the counter.
-        on_spot_ok = (
-            bool(c.on_spot_answer)
-            and c.resolution == c.on_spot_answer
-            and not _is_major(c)
-            and not c.satisfaction
-        )
-        if c.satisfaction not in SATISFIED_VALUES and not on_spot_ok:
-            if not c.satisfaction:
-                return TransitionNotAllowed(_("尚未回访，不能结案。"))
-            return TransitionNotAllowed(_("投诉人不满意，须整改后再次回访，不能结案。"))
+    # Satisfied at the latest callback, or answered on the spot and never called back since: the
+    # complainant accepted it at the counter (an enquiry settled there owes no callback at all).
+    satisfied = c.satisfaction in SATISFIED_VALUES or policy.may_close_without_callback(c)
+    if outcome == CloseOutcome.RESOLVED and not satisfied:
+        if not c.satisfaction:
+            return TransitionNotAllowed(_("尚未回访，不能结案。"))
+        return TransitionNotAllowed(_("投诉人不满意，须整改后再次回访，不能结案。"))
     return None
 
 

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kesu.org.admin import ReadOnlyAdmin
 
+from . import outbound
 from .messages import DEFAULTS, VARIABLES
 from .models import Escalation, MessageTemplate, NotificationPreference, OfficeChannel, Outbox
 
@@ -49,11 +50,12 @@ class OutboxAdmin(admin.ModelAdmin):
 
 
 def _robot_field(db_field, kwargs):
-    """Secrets are typed, not shown; robot URLs are https unless written otherwise."""
+    """Secrets are typed, not shown; robot URLs are https unless written otherwise, and public."""
     if db_field.name == "dingtalk_secret":
         kwargs["widget"] = forms.PasswordInput(render_value=True)
     if isinstance(db_field, models.URLField):
-        return db_field.formfield(assume_scheme="https", **kwargs)
+        # Public addresses only, as for webhooks (kesu.notify.outbound).
+        return db_field.formfield(assume_scheme="https", validators=[outbound.validator], **kwargs)
     return None
 
 

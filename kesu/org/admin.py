@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from . import homes
 from .models import Building, CalendarOverride, Company, Department, Office, Resident, Unit, User
 
 
@@ -30,9 +31,19 @@ class DepartmentInline(admin.TabularInline):
 
 @admin.register(Office)
 class OfficeAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "households", "work_start", "work_end", "is_active"]
+    list_display = ["code", "name", "households", "counted_households", "work_start", "work_end", "is_active"]
     search_fields = ["code", "name"]
     inlines = [DepartmentInline]
+
+    def get_queryset(self, request):
+        return homes.with_units_on_file(super().get_queryset(request))
+
+    @admin.display(description=_("统计户数"))
+    def counted_households(self, obj: Office) -> str:
+        h = homes.households(obj)
+        if h.source == homes.UNITS:
+            return _("%(n)s（在册房屋）") % {"n": h.count}
+        return _("%(n)s（未录入房屋，按设定户数）") % {"n": h.count}
 
 
 @admin.register(Department)

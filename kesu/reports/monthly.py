@@ -14,8 +14,15 @@ What is counted (口径):
 - complaints *received* in the period (local months in settings.TIME_ZONE), whatever their status
   now; a complaint merged into another (已合并, several residents, one problem) is counted once,
   as the complaint it joined, and reported separately as `merged`;
+- an enquiry answered on the spot (咨询型, not valid, not major: policy.settled_at_counter) is settled
+  at the counter, not a complaint: counted apart as `on_spot_enquiries`, in no total, share or KPI;
 - complaints not yet judged appear as nature `unassessed` (待判定) so totals always add up; valid
   complaints without a category appear as category `null` (未分类);
+- households are the homes on file (kesu.org.homes: an office with none loaded counts its configured
+  number, and the report says which);
+- a comparison with a period before the first month with any complaint of the scope is no comparison:
+  its figures are null (`previous.has_data` false, the documents say 无数据), and so are the trend's
+  months before that first month;
 - time-based KPIs are measured as of `as_of` (default now): a deadline still open and not yet
   passed is not counted for or against anyone.
 """
@@ -38,6 +45,7 @@ from django.db.models import (
     Field,
     FloatField,
     Func,
+    Min,
     Q,
     QuerySet,
     Value,
@@ -49,17 +57,20 @@ from django.utils.translation import gettext as _
 
 from kesu.complaints.choices import SATISFIED_VALUES, UNRESOLVED_STATUSES, CloseOutcome, Nature, Status
 from kesu.complaints.models import Callback, Category, Complaint
-from kesu.complaints.policy import CALLBACK_QUOTA, callback_quota
+from kesu.complaints.policy import CALLBACK_QUOTA, callback_quota, needs_callback_q, settled_at_counter_q
 from kesu.complaints.scope import covered_offices
+from kesu.org import homes
 from kesu.org.choices import OFFICE_ROLES, Role
 from kesu.org.models import Company, Office, User
 
-from .period import Period, add_months
+from .period import Period, add_months, local_month
 from .shares import largest_remainder, num, rate
 
 UNASSESSED = "unassessed"
 UNASSESSED_NAME = "待判定"  # the report's own column: complaints not yet judged
 UNCATEGORISED_NAME = "未分类"
+ON_SPOT_ENQUIRIES_NAME = "另：当场答复的咨询（不计入投诉）"  # the report's own row / column
+NO_DATA = "无数据"  # a comparison with months before the first complaint of the scope
 # The report is the company's Chinese document, whatever language the page around it speaks.
 REPORT_LANGUAGE = "zh-hans"
 SHARE_OF_TOTAL_DECIMALS = 2  # the source report: two decimals for shares of the total …
@@ -218,6 +229,7 @@ class _Row:
     nature: str
     category_id: int | None
     merged: bool
+    enquiry: bool  # settled at the counter (policy.settled_at_counter): counted apart
     vals: tuple[int, ...]  # the group's counts, in _ALL_FIELDS order
 
     @property
@@ -230,18 +242,19 @@ def _flag(condition: Q) -> Case:
     return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
-_GROUP_KEYS = ["cur", "office_id", "nature", "category_id", "is_merged"]
+_GROUP_KEYS = ["cur", "office_id", "nature", "category_id", "is_merged", "is_enquiry"]
 
 
 def _grouped_counts(base: QuerySet[Complaint], period: Period, as_of: dt.datetime) -> QuerySet:
     """The complaints of the period and the one before, grouped (period × office × nature × category
-    × merged), with every count of a _Cell as a conditional count."""
+    × merged × settled at the counter), with every count of a _Cell as a conditional count."""
     prev = period.previous()
     return (
         base.filter(received_at__gte=prev.start, received_at__lt=period.end)
         .annotate(
             cur=_flag(Q(received_at__gte=period.start)),
             is_merged=_flag(Q(status=Status.MERGED)),
+            is_enquiry=_flag(settled_at_counter_q()),
         )
         .order_by()
         .values(*_GROUP_KEYS)
@@ -266,10 +279,12 @@ def _grouped_counts(base: QuerySet[Complaint], period: Period, as_of: dt.datetim
             # Callbacks, from the complaint's own columns: `satisfaction` holds the latest callback's
             # verdict (cleared when the complaint is resolved again), `called_back_at` its time
             # (cleared by a reopen). Reading them keeps the report one pass over the complaints.
+            # Only complaints that owe a callback (policy.needs_callback) are due one.
             cb_due=Count(
                 "id",
                 filter=(Q(resolved_at__isnull=False) | Q(reopen_count__gt=0))
-                & (~Q(satisfaction="") | Q(status=Status.CLOSED) | Q(callback_due_at__lt=as_of)),
+                & (~Q(satisfaction="") | Q(status=Status.CLOSED) | Q(callback_due_at__lt=as_of))
+                & needs_callback_q(),
             ),
             cb_done=Count("id", filter=~Q(satisfaction="")),
             cb_timed=Count("id", filter=Q(called_back_at__isnull=False)),
@@ -309,9 +324,10 @@ def _complaint_rows(base: QuerySet[Complaint], period: Period, as_of: dt.datetim
             nature=nature or UNASSESSED,
             category_id=category_id,
             merged=bool(is_merged),
+            enquiry=bool(is_enquiry) and not is_merged,
             vals=tuple(counts),  # COUNT is never NULL; both drivers hand back ints
         )
-        for cur, office_id, nature, category_id, is_merged, *counts in fetched
+        for cur, office_id, nature, category_id, is_merged, is_enquiry, *counts in fetched
     ]
 
 
@@ -523,6 +539,7 @@ def _kpis(
     hours: HoursStats,
     households: int,
     managers: _Managers,
+    households_note: str = "",
 ) -> dict[str, dict]:
     t = _totals(rows)
     v = _totals(r for r in rows if r.nature == Nature.VALID)
@@ -608,7 +625,7 @@ def _kpis(
             households,
             "≤1%",
             lambda v: v <= 1,
-            "有效投诉宗数 ÷ 管理户数（每百户有效投诉数）",
+            "有效投诉宗数 ÷ 管理户数（每百户有效投诉数）" + households_note,
             decimals=2,
         ),
         _kpi(
@@ -647,9 +664,11 @@ def _kpis(
     return {x["code"]: x for x in k}
 
 
-def _with_previous(current: dict[str, dict], previous: dict[str, dict]) -> dict[str, dict]:
+def _with_previous(current: dict[str, dict], previous: dict[str, dict] | None) -> dict[str, dict]:
+    """Each KPI with its value in the period before and the change; both null when the period before
+    has no data (it lies before the scope's first complaint)."""
     for code, kpi in current.items():
-        before = previous[code]["value"]
+        before = previous[code]["value"] if previous is not None else None
         kpi["previous"] = before
         now = kpi["value"]
         kpi["change"] = (
@@ -658,6 +677,26 @@ def _with_previous(current: dict[str, dict], previous: dict[str, dict]) -> dict[
             else float((Decimal(str(now)) - Decimal(str(before))).quantize(Decimal("0.01")))
         )
     return current
+
+
+def _households_note(offices: list[Office], hh: dict[int, homes.Households]) -> str:
+    """What the households are, as the KPI's note says it: homes on file, and which offices (if any)
+    have none loaded and count their configured number instead (kesu.org.homes)."""
+    configured = [o for o in offices if hh[o.pk].source == homes.CONFIGURED]
+    if not configured:
+        return "；户数为在册房屋数"
+    named = "、".join(f"{o.name} {hh[o.pk].count} 户" for o in configured[:5])
+    more = f" 等 {len(configured)} 个" if len(configured) > 5 else ""
+    if len(configured) == len(offices):
+        return f"；未录入房屋，户数按各管理处设定的户数计：{named}{more}"
+    return f"；户数为在册房屋数，未录入房屋的管理处按设定户数计：{named}{more}"
+
+
+def data_since(base: QuerySet[Complaint]) -> dt.date | None:
+    """The first month (its first day, local) with any complaint of the scope; None: none at all.
+    Months before it have no data, which is not the same as no complaints."""
+    first = base.order_by().aggregate(first=Min("received_at"))["first"]
+    return None if first is None else local_month(first)
 
 
 def company_name() -> str:
@@ -675,16 +714,18 @@ class _Rows:
 
     all: list[_Row]
     merged: list[_Row]
-    counted: list[_Row]  # not merged, both periods
+    enquiries: list[_Row]  # settled at the counter, both periods: counted apart
+    counted: list[_Row]  # the complaints (neither merged nor settled enquiries), both periods
     current: list[_Row]
     previous: list[_Row]
 
     @classmethod
     def split(cls, rows: list[_Row]) -> _Rows:
-        counted = [r for r in rows if not r.merged]
+        counted = [r for r in rows if not r.merged and not r.enquiry]
         return cls(
             all=rows,
             merged=[r for r in rows if r.merged],
+            enquiries=[r for r in rows if r.enquiry],
             counted=counted,
             current=[r for r in counted if r.current],
             previous=[r for r in counted if not r.current],
@@ -742,8 +783,11 @@ def _valid_by_category(idx: dict[tuple, int], categories: list[Category | None])
     return by_cat
 
 
-def _valid_by_office(idx: dict[tuple, int], offices: list[Office]) -> list[dict]:
-    """Valid complaints by office (share of valid, one decimal), largest first."""
+def _valid_by_office(
+    idx: dict[tuple, int], offices: list[Office], hh: dict[int, homes.Households]
+) -> list[dict]:
+    """Valid complaints by office (share of valid, one decimal), largest first, with the households
+    they are a share of and where that number comes from (homes on file, or configured)."""
     counts = [idx.get((o.pk, Nature.VALID.value), 0) for o in offices]
     shares = largest_remainder(counts, SHARE_OF_VALID_DECIMALS)
     by_office = [
@@ -751,8 +795,9 @@ def _valid_by_office(idx: dict[tuple, int], offices: list[Office]) -> list[dict]
             **_office_json(o),
             "count": n,
             "share": num(s),
-            "households": o.households,
-            "per_100_households": num(rate(n, o.households, 2)),
+            "households": hh[o.pk].count,
+            "households_source": hh[o.pk].source,
+            "per_100_households": num(rate(n, hh[o.pk].count, 2)),
         }
         for o, n, s in zip(offices, counts, shares, strict=True)
     ]
@@ -764,18 +809,50 @@ def _is_valid(r: _Row) -> bool:
     return r.nature == Nature.VALID
 
 
-def _figures(rows: list[_Row], merged: int, offices: list[Office], categories: list[Category | None]) -> dict:
+def _figures(
+    rows: list[_Row],
+    merged: int,
+    enquiries: int,
+    offices: list[Office],
+    categories: list[Category | None],
+    hh: dict[int, homes.Households],
+) -> dict:
     """The figures of one period: totals, by nature, company intake, valid by category and by office."""
     idx = _index(rows)
     return {
+        "has_data": True,
         "total": _sum(rows),
         "by_nature": _by_nature(rows),
         "major": _sum(rows, "major"),
         "valid": _sum(rows, pred=_is_valid),
         "direct": {"total": _sum(rows, "direct"), "by_nature": _by_nature(rows, "direct")},
         "valid_by_category": _valid_by_category(idx, categories),
-        "valid_by_office": _valid_by_office(idx, offices),
+        "valid_by_office": _valid_by_office(idx, offices, hh),
         "merged": merged,
+        "on_spot_enquiries": enquiries,
+    }
+
+
+def _no_figures(offices: list[Office], categories: list[Category | None]) -> dict:
+    """The figures of a period before the scope's first complaint: the same keys, every figure null
+    (no data is not zero complaints)."""
+
+    def nothing() -> dict:
+        return {code: {"name": name, "count": None, "share": None} for code, name in natures()}
+
+    return {
+        "has_data": False,
+        "total": None,
+        "by_nature": nothing(),
+        "major": None,
+        "valid": None,
+        "direct": {"total": None, "by_nature": nothing()},
+        "valid_by_category": [{**_category_json(c), "count": None, "share": None} for c in categories],
+        "valid_by_office": [
+            {**_office_json(o), "count": None, "share": None, "per_100_households": None} for o in offices
+        ],
+        "merged": None,
+        "on_spot_enquiries": None,
     }
 
 
@@ -810,10 +887,11 @@ def _annex(
     }
 
 
-def _annex1(offices: list[Office], idx: dict[tuple, int], by_nature: dict) -> dict:
-    """Annex 1: office × nature (+ row totals, share of the total with two decimals)."""
+def _annex1(offices: list[Office], idx: dict[tuple, int], by_nature: dict, enquiries: list[_Row]) -> dict:
+    """Annex 1: office × nature (+ row totals, share of the total with two decimals), and apart from
+    them each office's enquiries settled at the counter (in no total)."""
     columns = natures()
-    return _annex(
+    annex = _annex(
         "附件1：客户投诉汇总表",
         [{"code": code, "name": name} for code, name in columns],
         offices,
@@ -821,6 +899,14 @@ def _annex1(offices: list[Office], idx: dict[tuple, int], by_nature: dict) -> di
         SHARE_OF_TOTAL_DECIMALS,
         {code: v["share"] for code, v in by_nature.items()},
     )
+    by_office: dict[int, int] = defaultdict(int)
+    for r in enquiries:
+        by_office[r.office_id] += r.n
+    annex["enquiries_name"] = ON_SPOT_ENQUIRIES_NAME
+    for o, row in zip(offices, annex["rows"], strict=True):
+        row["on_spot_enquiries"] = by_office[o.pk]
+    annex["totals"]["on_spot_enquiries"] = sum(row["on_spot_enquiries"] for row in annex["rows"])
+    return annex
 
 
 def _annex2(
@@ -861,7 +947,7 @@ def _top_offices(valid_by_office: list[dict], annex2: dict) -> list[dict]:
     return top
 
 
-def _kpis_by_office(rows: list[_Row], offices: list[Office]) -> list[dict]:
+def _kpis_by_office(rows: list[_Row], offices: list[Office], hh: dict[int, homes.Households]) -> list[dict]:
     """The period's office KPIs (OFFICE_KPI_CODES) for each office."""
     by_office: dict[int, list[_Row]] = defaultdict(list)
     for r in rows:
@@ -869,7 +955,7 @@ def _kpis_by_office(rows: list[_Row], offices: list[Office]) -> list[dict]:
     out = []
     for o in offices:
         orows = by_office[o.pk]
-        k = _kpis(orows, (0, None, None), o.households, _Managers())
+        k = _kpis(orows, (0, None, None), hh[o.pk].count, _Managers())
         out.append(
             {
                 "office": _office_json(o),
@@ -911,29 +997,54 @@ def compute(
     base = scoped_complaints(user, scope)
     rows = _Rows.split(_complaint_rows(base, period, as_of))
     offices = _offices_shown(scope, rows.all)
-    households = sum(o.households for o in offices)
+    hh = homes.households_of(offices)
+    households = sum(h.count for h in hh.values())
+    note = _households_note(offices, hh)
     categories = _categories_shown(rows.counted)
     hours = _resolution_hours(base, period)
     managers = _manager_quotas(offices, period)
+    since = data_since(base)
+    # The period before is compared with only if the scope had complaint data by its first month.
+    compared = since is not None and since <= period.previous().first
 
-    now = _figures(rows.current, _sum(rows.merged, pred=lambda r: r.current), offices, categories)
-    before = _figures(rows.previous, _sum(rows.merged, pred=lambda r: not r.current), offices, categories)
+    def count(part: list[_Row], current: bool) -> int:
+        return _sum(part, pred=lambda r: r.current == current)
+
+    now = _figures(
+        rows.current, count(rows.merged, True), count(rows.enquiries, True), offices, categories, hh
+    )
+    before = (
+        _figures(
+            rows.previous, count(rows.merged, False), count(rows.enquiries, False), offices, categories, hh
+        )
+        if compared
+        else _no_figures(offices, categories)
+    )
     idx = _index(rows.current)
     annex2 = _annex2(offices, categories, idx, now["valid_by_category"])
     report = {
         **_masthead(scope, period, offices, as_of),
-        **{k: now[k] for k in ("direct", "total", "by_nature", "major", "merged", "valid")},
+        "data_since": None if since is None else f"{since:%Y-%m}",
+        **{
+            k: now[k]
+            for k in ("direct", "total", "by_nature", "major", "merged", "on_spot_enquiries", "valid")
+        },
         "households": households,
+        "households_configured": [
+            {**_office_json(o), "households": hh[o.pk].count}
+            for o in offices
+            if hh[o.pk].source == homes.CONFIGURED
+        ],
         "valid_by_category": now["valid_by_category"],
         "valid_by_office": now["valid_by_office"],
         "top_offices": _top_offices(now["valid_by_office"], annex2),
-        "annex1": _annex1(offices, idx, now["by_nature"]),
+        "annex1": _annex1(offices, idx, now["by_nature"], [r for r in rows.enquiries if r.current]),
         "annex2": annex2,
         "kpis": _with_previous(
-            _kpis(rows.current, hours[True], households, managers[True]),
-            _kpis(rows.previous, hours[False], households, managers[False]),
+            _kpis(rows.current, hours[True], households, managers[True], note),
+            _kpis(rows.previous, hours[False], households, managers[False]) if compared else None,
         ),
-        "kpis_by_office": _kpis_by_office(rows.current, offices),
+        "kpis_by_office": _kpis_by_office(rows.current, offices, hh),
         "managers": managers[True].rows,
         "previous": {"period": period.previous().as_json(), **before},
         "summary": [],
@@ -952,14 +1063,17 @@ def trend(
     months: int = 12,
     limit: Collection[int] | None = None,
 ) -> dict:
-    """Complaints and valid complaints per month for the `months` months ending with the period's last."""
+    """Complaints and valid complaints per month for the `months` months ending with the period's last,
+    counted as the report counts them; a month before the scope's first complaint has no data (null)."""
     scope = resolve_scope(user, office, limit)
     window = Period(add_months(period.last, -(months - 1)), period.last)
     tz = window.start.tzinfo
+    base = scoped_complaints(user, scope)
+    since = data_since(base)
     qs = (
-        scoped_complaints(user, scope)
-        .filter(received_at__gte=window.start, received_at__lt=window.end)
+        base.filter(received_at__gte=window.start, received_at__lt=window.end)
         .exclude(status=Status.MERGED)
+        .exclude(settled_at_counter_q())
         .annotate(m=TruncMonth("received_at", tzinfo=tz))
         .order_by()
         .values("m")
@@ -968,7 +1082,12 @@ def trend(
     found = {(r["m"].year, r["m"].month): r for r in qs}
     out = []
     for first in window.month_starts():
-        r = found.get((first.year, first.month), {"total": 0, "valid": 0})
+        no_data = since is None or first < since
+        r = (
+            {"total": None, "valid": None}
+            if no_data
+            else found.get((first.year, first.month), {"total": 0, "valid": 0})
+        )
         out.append(
             {
                 "month": f"{first:%Y-%m}",
@@ -977,4 +1096,8 @@ def trend(
                 "valid": r["valid"],
             }
         )
-    return {"months": out}
+    return {
+        "months": out,
+        "data_since": None if since is None else f"{since:%Y-%m}",
+        "data_since_label": "" if since is None else f"{since.year}年{since.month}月",
+    }

@@ -33,6 +33,11 @@ def add_months(d: dt.date, n: int) -> dt.date:
     return dt.date(y, m + 1, 1)
 
 
+def local_month(t: dt.datetime) -> dt.date:
+    """The first day of the local month (settings.TIME_ZONE) an instant falls in."""
+    return t.astimezone(_tz()).date().replace(day=1)
+
+
 def parse_month(value: str, field: str = "month") -> dt.date:
     m = _MONTH.match((value or "").strip())
     if not m or not 1 <= int(m.group(2)) <= 12:

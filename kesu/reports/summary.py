@@ -24,10 +24,10 @@ from django.db.models.lookups import GreaterThan
 
 from kesu.complaints.choices import Nature, Status
 from kesu.complaints.models import Category, Complaint
-from kesu.complaints.policy import CALLBACK_QUOTA
+from kesu.complaints.policy import CALLBACK_QUOTA, settled_at_counter_q
 from kesu.org.choices import Role
 
-from .monthly import UNASSESSED
+from .monthly import NO_DATA, UNASSESSED
 from .period import Period
 
 # Words every complaint uses; they say nothing about the problem.
@@ -56,7 +56,9 @@ def _fmt_share(value: float | None, decimals: int) -> str:
     return "—" if value is None else f"{value:.{decimals}f}%"
 
 
-def _change(now: int, before: int, unit: str = "宗") -> str:
+def _change(now: int, before: int | None, unit: str = "宗") -> str:
+    if before is None:
+        return NO_DATA
     if before == 0 and now == 0:
         return "持平"
     if before == 0:
@@ -294,34 +296,47 @@ def _quoted(words: list[str], key: str, counts: dict[str, int]) -> list[tuple[st
 # the sections
 
 
+def _before(last: str, count: int | None) -> str:
+    """“上月 3 宗”, or “上月无数据” for a period before the scope's first complaint."""
+    return f"{last}{NO_DATA}" if count is None else f"{last} {count} 宗"
+
+
+def _enquiries_line(report: dict) -> str:
+    n = report["on_spot_enquiries"]
+    return f"另有当场答复的咨询 {n} 件，不计入投诉。" if n else ""
+
+
 def _overall(report: dict, this: str, last: str, company_scope: bool) -> list[str]:
-    """一、投诉总体情况: the total against the period before, by nature, major, company intake, merged."""
+    """一、投诉总体情况: the total against the period before, by nature, major, company intake, merged,
+    and apart from them the enquiries settled at the counter."""
     prev_total = report["previous"]["total"]
     if report["total"] == 0:
-        return [f"{this}未受理客户投诉（{last} {prev_total} 宗）。"]
+        return [f"{this}未受理客户投诉（{_before(last, prev_total)}）。{_enquiries_line(report)}"]
     parts = [
         f"{v['name']} {v['count']} 宗，占 {_fmt_share(v['share'], 2)}"
         for code, v in report["by_nature"].items()
         if v["count"] or code != UNASSESSED
     ]
-    text = (
-        f"{this}共受理客户投诉 {report['total']} 宗，较{last}（{prev_total} 宗）"
-        f"{_change(report['total'], prev_total)}。其中" + "；".join(parts) + "。"
+    against = (
+        f"（{last}{NO_DATA}）"
+        if prev_total is None
+        else f"，较{last}（{prev_total} 宗）{_change(report['total'], prev_total)}"
     )
+    text = f"{this}共受理客户投诉 {report['total']} 宗{against}。其中" + "；".join(parts) + "。"
     text += f"重大投诉 {report['major']} 宗。" if report["major"] else "无重大投诉。"
     direct = report["direct"]["total"]
     if company_scope:
         text += f"公司直接受理 {direct} 宗。" if direct else "公司未直接受理投诉。"
     if report["merged"]:
         text += f"另有 {report['merged']} 宗为多人反映同一问题，已合并处理，不重复统计。"
-    return [text]
+    return [text + _enquiries_line(report)]
 
 
-def _category_problems(i: int, entry: dict, problems: _Problems, last: str, before: int) -> str:
+def _category_problems(i: int, entry: dict, problems: _Problems, last: str, before: int | None) -> str:
     """One leading category: its count and share, and the problems its complaints speak of."""
     text = (
         f"{entry['name']}类 {entry['count']} 宗，占有效投诉的 {_fmt_share(entry['share'], 1)}"
-        f"（{last} {before} 宗）"
+        f"（{_before(last, before)}）"
     )
     found = _quoted(problems.words[entry["code"]], f"c{i}", problems.counts)
     if found:
@@ -339,9 +354,11 @@ def _valid_problems(report: dict, problems: _Problems, this: str, last: str) -> 
     leading = problems.leading
     tops = "、".join(f"{c['name']}（{c['count']} 宗，{_fmt_share(c['share'], 1)}）" for c in leading)
     paras = [f"{this}有效投诉 {report['valid']} 宗，居前的类别为：{tops}。"]
-    prev_cats = {c["code"]: c["count"] for c in report["previous"]["valid_by_category"]}
+    prev = report["previous"]
+    prev_cats = {c["code"]: c["count"] for c in prev["valid_by_category"]}
     for i, entry in enumerate(leading):
-        paras.append(_category_problems(i, entry, problems, last, prev_cats.get(entry["code"], 0)))
+        before = prev_cats.get(entry["code"], 0) if prev["has_data"] else None
+        paras.append(_category_problems(i, entry, problems, last, before))
     return paras
 
 
@@ -388,12 +405,17 @@ def _changes(report: dict, problems: _Problems, last: str, company_scope: bool) 
     """四、与上期对比及季节性特点: categories (and offices) that rose or fell markedly, seasonal words."""
     prev = report["previous"]
     lines = []
-    rises, falls = _marked_changes(report["valid_by_category"], prev["valid_by_category"])
+    if not prev["has_data"]:
+        since = f"（数据自{_month_label(report['data_since'])}起）" if report["data_since"] else ""
+        lines.append(f"{last}{NO_DATA}{since}，无法对比。")
+        rises, falls = [], []
+    else:
+        rises, falls = _marked_changes(report["valid_by_category"], prev["valid_by_category"])
     if rises:
         lines.append(_change_line("有效投诉明显增加的类别：", rises))
     if falls:
         lines.append(_change_line("明显减少的类别：", falls))
-    if company_scope:
+    if company_scope and prev["has_data"]:
         office_rises, _falls = _marked_changes(report["valid_by_office"], prev["valid_by_office"])
         if office_rises:
             lines.append(_change_line("有效投诉明显增加的管理处：", office_rises))
@@ -402,6 +424,12 @@ def _changes(report: dict, problems: _Problems, last: str, company_scope: bool) 
         if k:
             lines.append(f"{why}，有效及协助处理类投诉中涉及“{w}”的 {k} 宗，{what}。")
     return lines or [f"与{last}相比，各类有效投诉无明显变化。"]
+
+
+def _month_label(month: str) -> str:
+    """2025-12 → 2025年12月"""
+    y, m = (int(x) for x in month.split("-"))
+    return f"{y}年{m}月"
 
 
 def _offices_line(which: str, first: str, offices: list[str]) -> str | None:
@@ -494,8 +522,10 @@ def write_summary(
 ) -> list[dict]:
     this, last = ("本月", "上月") if period.months == 1 else ("本期", "上期")
     company_scope = report["scope"]["type"] != "office"
-    cohort = base.filter(received_at__gte=period.start, received_at__lt=period.end).exclude(
-        status=Status.MERGED
+    cohort = (
+        base.filter(received_at__gte=period.start, received_at__lt=period.end)
+        .exclude(status=Status.MERGED)
+        .exclude(settled_at_counter_q())
     )
     problems = _problems(report, cohort, period, categories)
     return [

@@ -62,8 +62,9 @@ def monthly_page(request: HttpRequest) -> HttpResponse:
         "by_nature": report["by_nature"],
         "valid_by_category": report["valid_by_category"],
         "valid_by_office": report["valid_by_office"] if report["scope"]["type"] != "office" else [],
-        "trend": trend(user, period, office)["months"],
     }
+    t = trend(user, period, office)
+    chart_data["trend"], chart_data["trend_since_label"] = t["months"], t["data_since_label"]
     context = document_context(
         report,
         links=True,

@@ -14,7 +14,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from kesu.complaints import services
+from kesu.complaints import policy, services
 from kesu.complaints.choices import SATISFIED_VALUES, Satisfaction, Status, Tier
 from kesu.complaints.models import Complaint
 from kesu.notify.models import Outbox
@@ -297,11 +297,14 @@ def suggested(c: Complaint, allowed: list[str], user: User | None = None) -> str
     elif s in (Status.IN_PROGRESS, Status.RECTIFYING):
         prefs = ["resolve"] if department else []
     elif s == Status.RESOLVED:
-        on_spot = bool(c.on_spot_answer) and c.resolution == c.on_spot_answer and not c.is_major
         if c.satisfaction == Satisfaction.DISSATISFIED:
             prefs = ["reopen"]
-        elif c.satisfaction in SATISFIED_VALUES or on_spot:
+        elif c.satisfaction in SATISFIED_VALUES or not policy.needs_callback(c):
+            # Called back satisfied, or an enquiry settled at the counter (no callback owed).
             prefs = ["close", "call_back"]
+        elif policy.may_close_without_callback(c):
+            # Answered on the spot but still owes its callback: closing now counts as not called back.
+            prefs = ["call_back", "close"]
         else:
             prefs = ["call_back"]
     else:

@@ -485,6 +485,13 @@ class IntakeForm(KesuForm):
     nature = forms.ChoiceField(
         label=_("性质"), choices=blank(Nature.choices, _("— 稍后判定 —")), required=False
     )
+    # 咨询型 answered on the spot is an enquiry settled at the counter: no callback (decision 0011).
+    nature_subtype = forms.ChoiceField(
+        label=_("沟通类型"),
+        choices=blank(NatureSubtype.choices, _("— 无 —")),
+        required=False,
+        help_text=_("仅用于协助处理或无效投诉（沟通性投诉）。"),
+    )
     is_major = forms.BooleanField(label=_("重大投诉"), required=False)
     severity = forms.ChoiceField(
         label=_("严重程度"), choices=blank(Severity.choices, _("— 稍后判定 —")), required=False

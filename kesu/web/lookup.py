@@ -1,5 +1,6 @@
 """Intake helpers: find the caller's home as the clerk types (栋-房号, phone or name), and the unit's
-and caller's recent complaints with the likely repeat complaints (重复投诉) among them.
+and caller's recent complaints with the likely repeat complaints (重复投诉) among them (which ones,
+kesu.complaints.repeats decides).
 
 Both say who lives where and who complained: they are the customer-service desk's
 (kesu.complaints.scope.may_look_up; the views also count each use), and a complaint whose
@@ -16,13 +17,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from kesu.complaints import repeats as repeat_rules
 from kesu.complaints.choices import OPEN_STATUSES
 from kesu.complaints.models import Category, Complaint
+from kesu.complaints.policy import REPEAT_WINDOW
 from kesu.complaints.scope import complainant_view, complainant_visible_q, may_look_up
 from kesu.complaints.validation import normalize_phone
 from kesu.org.models import Office, Resident, Unit
 
-REPEAT_WINDOW = dt.timedelta(days=30)  # open, or closed within the last 30 days
 HISTORY_WINDOW = dt.timedelta(days=180)
 MAX_RESULTS = 12
 
@@ -121,16 +123,24 @@ def clean_phone(raw: str) -> str:
 @dataclass
 class History:
     recent: list[Complaint]
-    repeats: list[Complaint]
+    repeats: list[Complaint]  # likely repeats the clerk must answer for
     category: Category | None
     searched: bool
     homes: dict[int, str] | None = None  # complaint id → its home as the user may see it
+    # Likely repeats already answered "not a repeat" for this home or caller: number → the number of
+    # the complaint registered with that answer. Shown, never asked again.
+    ruled: dict[str, str] | None = None
 
     @property
-    def rows(self) -> list[tuple[Complaint, str, bool]]:
-        """(complaint, home, is a likely repeat) for the partial."""
-        homes = self.homes or {}
-        return [(c, homes.get(c.pk, ""), c in self.repeats) for c in self.recent]
+    def rows(self) -> list[tuple[Complaint, str, bool, str]]:
+        """(complaint, home, is a likely repeat, the complaint that ruled it out) for the partial."""
+        homes, ruled = self.homes or {}, self.ruled or {}
+        return [(c, homes.get(c.pk, ""), c in self.repeats, ruled.get(c.number, "")) for c in self.recent]
+
+    @property
+    def window_days(self) -> int:
+        """How long after closing an earlier complaint may still be repeated (the policy's window)."""
+        return REPEAT_WINDOW.days
 
 
 def history(
@@ -139,12 +149,14 @@ def history(
     unit: Unit | None,
     phone: str,
     category: Category | None,
+    content: str = "",
     now: dt.datetime | None = None,
 ) -> History:
     """The unit's and the caller's recent complaints (those the user may see, and whose complainant
     they may identify: finding a complaint by its home or caller says who made it) and, among them,
-    the likely repeat complaints: same unit or caller, same category, still open or closed within
-    30 days. Before a category is chosen, every open one counts as a likely repeat. Nothing for a
+    the likely repeat complaints: those that may be the same matter as the new one's category and
+    text (kesu.complaints.repeats.may_repeat), less those the desk already said an earlier call of
+    this home or caller about the same matter does not repeat (repeats.ruled_out). Nothing for a
     user who may not use the look-ups."""
     now = now or timezone.now()
     if not may_look_up(user):
@@ -156,19 +168,14 @@ def history(
         who |= Q(complainant_phone=phone) | Q(resident__phone=phone)
     if not who:
         return History([], [], category, searched=False)
+    theirs = Complaint.objects.visible_to(user).filter(complainant_visible_q(user)).filter(who)
     recent = list(
-        Complaint.objects.visible_to(user)
-        .filter(complainant_visible_q(user))
-        .filter(who)
-        .filter(Q(status__in=OPEN_STATUSES) | Q(received_at__gte=now - HISTORY_WINDOW))
+        theirs.filter(Q(status__in=OPEN_STATUSES) | Q(received_at__gte=now - HISTORY_WINDOW))
         .select_related("category", "unit__building", "office")
         .order_by("-received_at")[:10]
     )
-    repeats = []
-    for c in recent:
-        live = c.status in OPEN_STATUSES or (c.closed_at is not None and c.closed_at >= now - REPEAT_WINDOW)
-        same = category is None or c.category_id == category.pk
-        if live and same and (category is not None or c.status in OPEN_STATUSES):
-            repeats.append(c)
+    likely = [c for c in recent if repeat_rules.may_repeat(c, category=category, content=content, now=now)]
+    ruled = repeat_rules.ruled_out(theirs, likely, category=category, content=content)
+    repeats = [c for c in likely if c.number not in ruled]
     homes = {c.pk: complainant_view(user, c).unit_label for c in recent}
-    return History(recent, repeats, category, searched=True, homes=homes)
+    return History(recent, repeats, category, searched=True, homes=homes, ruled=ruled)

@@ -24,7 +24,17 @@ QUEUE_LIMIT = 60
 ROW_RELATED = ("office", "category", "department", "handler", "unit__building", "complained_staff")
 
 WAITING_DISPATCH = ("dispatch", _("待判定/派单"), Q(status=Status.RECEIVED))
-AWAITING_CALLBACK = ("callback", _("待回访"), Q(status=Status.RESOLVED, called_back_at__isnull=True))
+AWAITING_CALLBACK = (
+    "callback",
+    _("待回访"),
+    Q(status=Status.RESOLVED, called_back_at__isnull=True) & policy.needs_callback_q(),
+)
+# Enquiries settled at the counter owe no callback; they wait only to be closed (policy.settled_at_counter).
+SETTLED_AT_COUNTER = (
+    "settled",
+    _("当场答复的咨询·待结案"),
+    Q(status=Status.RESOLVED) & policy.settled_at_counter_q(),
+)
 DISSATISFIED = (
     "rectify",
     _("不满意待整改"),
@@ -55,7 +65,7 @@ def sections_for(user, now: dt.datetime) -> list[tuple[str, str, Q]]:
         )
         return [WAITING_DISPATCH, ("answer", _("我受理·待答复"), mine)]
     if role == Role.SUPERVISOR:
-        return [WAITING_DISPATCH, AWAITING_CALLBACK, DISSATISFIED, overdue]
+        return [WAITING_DISPATCH, AWAITING_CALLBACK, DISSATISFIED, SETTLED_AT_COUNTER, overdue]
     if role in (Role.CS_MANAGER, Role.DIRECTOR):
         tier = policy.tier_of(role)
         escalated = ("escalated", _("升级至我"), Q(status__in=OPEN_STATUSES, tier=tier))

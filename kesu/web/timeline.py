@@ -175,6 +175,8 @@ def _details(e: ComplaintEvent, view: ComplainantView) -> list[tuple[str, str]]:
             from kesu.complaints.choices import Channel
 
             out.append((_("渠道"), _label(Channel, d["channel"])))
+        if d.get("not_repeat_of"):
+            out.append((_("确认不是重复投诉"), "、".join(str(n) for n in d["not_repeat_of"])))
     elif t == EventType.CALLED_BACK:
         out += [
             (_("回访方式"), _label(CallbackMethod, d.get("method"))),

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from kesu.notify import outbound
+
 
 class Retry(Exception):
     """Temporary: try again later (network down, server busy)."""
@@ -38,26 +40,37 @@ def message_id(delivery_key: str, domain: str = "kesu.local") -> str:
     return f"<{digest}@{domain}>"
 
 
-def post_json(url: str, payload: dict, *, key: str, headers: dict[str, str] | None = None) -> dict:
+def post_json(
+    url: str, payload: dict, *, key: str, headers: dict[str, str] | None = None, operators: bool = False
+) -> dict:
     """POST JSON; 2xx → the decoded answer. The delivery key goes along as an idempotency header so
-    a receiver that honours it drops a repeat (a worker may die between sending and marking)."""
+    a receiver that honours it drops a repeat (a worker may die between sending and marking).
+
+    A URL someone typed into Kesu (a robot's) goes through kesu.notify.outbound: public addresses
+    only, generic failures. `operators=True` is for the operator's own URL from the environment
+    (KESU_SMS_HTTP_URL), which may well be an intranet gateway."""
     data = json.dumps(payload, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=data, method="POST")
-    request.add_header("Content-Type", "application/json; charset=utf-8")
-    request.add_header("Idempotency-Key", key)
-    request.add_header("X-Kesu-Delivery-Key", key)
-    for name, value in (headers or {}).items():
-        request.add_header(name, value)
-    try:
-        with urllib.request.urlopen(request, timeout=settings.KESU_NOTIFY_HTTP_TIMEOUT) as response:
-            body = response.read()
-    except urllib.error.HTTPError as e:
-        detail = e.read()[:300].decode("utf-8", "replace")
-        if e.code in (408, 425, 429) or e.code >= 500:
-            raise Retry(f"HTTP {e.code}: {detail}") from None
-        raise Permanent(f"HTTP {e.code}: {detail}") from None
-    except (urllib.error.URLError, OSError) as e:
-        raise Retry(f"连接失败：{getattr(e, 'reason', e)}") from None
+    sent = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Idempotency-Key": key,
+        "X-Kesu-Delivery-Key": key,
+        **(headers or {}),
+    }
+    if operators:
+        status, body = _post_trusted(url, data, sent)
+    else:
+        try:
+            reply = outbound.post(url, data, sent, settings.KESU_NOTIFY_HTTP_TIMEOUT)
+        except outbound.Refused:
+            raise Permanent(outbound.REFUSED) from None
+        except outbound.Unreachable:
+            raise Retry(outbound.UNREACHABLE) from None
+        status, body = reply.status, reply.body
+    if not 200 <= status < 300:
+        detail = body[:300].decode("utf-8", "replace")
+        if status in (408, 425, 429) or status >= 500:
+            raise Retry(f"HTTP {status}: {detail}")
+        raise Permanent(f"HTTP {status}: {detail}")
     if not body.strip():
         return {}
     try:
@@ -65,6 +78,17 @@ def post_json(url: str, payload: dict, *, key: str, headers: dict[str, str] | No
     except ValueError:
         return {"raw": body[:300].decode("utf-8", "replace")}
     return answer if isinstance(answer, dict) else {"raw": answer}
+
+
+def _post_trusted(url: str, data: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=settings.KESU_NOTIFY_HTTP_TIMEOUT) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except (urllib.error.URLError, OSError) as e:
+        raise Retry(f"连接失败：{getattr(e, 'reason', e)}") from None
 
 
 class KeyedLog:

@@ -60,7 +60,7 @@ class HttpSms:
             "text": row.body,
             "key": row.delivery_key,
         }
-        answer = post_json(url, payload, key=row.delivery_key, headers=headers)
+        answer = post_json(url, payload, key=row.delivery_key, headers=headers, operators=True)
         code = answer.get("code", answer.get("errcode", 0))
         if code not in (0, "0", "OK", "ok", None):
             raise Retry(f"短信平台拒绝：{code} {answer.get('message') or answer.get('errmsg') or ''}")

@@ -55,6 +55,7 @@ def document_context(report: dict, **extra) -> dict:
         "sections": common.summary_subsections(report["summary"]),
         "nature_sentence": common.nature_sentence(report),
         "direct_sentence": common.direct_sentence(report),
+        "households_sentence": common.households_sentence(report),
         "period_line": common.period_line(report),
         "issued_on": common.issued_on(report),
         "annexes": common.annexes(report),

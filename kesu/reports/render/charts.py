@@ -120,11 +120,31 @@ def trend_line(trend: dict) -> bytes:
         year, month = (int(x) for x in m["month"].split("-"))
         labels.append(f"{month}月\n{year}" if i == 0 or month == 1 else f"{month}月")
     x = list(range(len(labels)))
-    ax.plot(x, [m["total"] for m in trend["months"]], marker="o", color="#1d4ed8", label="投诉总数")
-    ax.plot(x, [m["valid"] for m in trend["months"]], marker="s", color="#b91c1c", label="有效投诉")
+    nan = float("nan")  # a month before the first complaint: no point (a gap), not a zero
+
+    def values(key: str) -> list[float]:
+        return [nan if m[key] is None else m[key] for m in trend["months"]]
+
+    ax.plot(x, values("total"), marker="o", color="#1d4ed8", label="投诉总数")
+    ax.plot(x, values("valid"), marker="s", color="#b91c1c", label="有效投诉")
     ax.set_xticks(x, labels, fontsize=8, rotation=0)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_ylim(bottom=0)
+    missing = [i for i, m in enumerate(trend["months"]) if m["total"] is None]
+    if missing:
+        if len(missing) == len(x):
+            ax.set_ylim(0, 1)
+        ax.axvspan(missing[0] - 0.4, missing[-1] + 0.4, color="#f1f5f9", zorder=0)
+        ax.text(
+            (missing[0] + missing[-1]) / 2,
+            0.5,
+            "无数据",
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="#52606d",
+            transform=ax.get_xaxis_transform(),
+        )
     ax.grid(axis="y", color="#e5e7eb")
     ax.legend(frameon=False, fontsize=9, loc="upper left")
     return _png(fig)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from kesu.reports.monthly import UNASSESSED
+from kesu.reports.monthly import NO_DATA, ON_SPOT_ENQUIRIES_NAME, UNASSESSED
 
 CN_NUMS = "一二三四五六七八九十"
 _PREFIX = re.compile(r"^[一二三四五六七八九十]+、")
@@ -30,6 +30,19 @@ def kpi_change(k: dict) -> str:
         return "—"
     unit = " 小时" if k["unit"] == "h" else " 个百分点"
     return f"{'+' if c > 0 else ''}{c:.{2 if k['code'] == 'valid_per_households' else 1}f}{unit}"
+
+
+def before(report: dict, value):
+    """A figure of the period before as printed: 无数据 when that period precedes the first complaint."""
+    return value if report["previous"]["has_data"] else NO_DATA
+
+
+def kpi_previous(report: dict, k: dict) -> str:
+    return kpi_value(k, "previous") if report["previous"]["has_data"] else NO_DATA
+
+
+def kpi_change_since(report: dict, k: dict) -> str:
+    return kpi_change(k) if report["previous"]["has_data"] else NO_DATA
 
 
 def kpi_fraction(k: dict) -> str:
@@ -67,13 +80,30 @@ def this_period(report: dict) -> str:
 def nature_sentence(report: dict) -> str:
     this = this_period(report)
     if not report["total"]:
-        return f"{this}未受理客户投诉。"
+        return f"{this}未受理客户投诉。" + enquiries_sentence(report)
     parts = "；".join(
         f"{v['name']} {v['count']} 宗，占 {pct(v['share'], 2)}"
         for code, v in report["by_nature"].items()
         if v["count"] or code != UNASSESSED
     )
-    return f"{this}共受理客户投诉 {report['total']} 宗，其中{parts}。重大投诉 {report['major']} 宗。"
+    return (
+        f"{this}共受理客户投诉 {report['total']} 宗，其中{parts}。重大投诉 {report['major']} 宗。"
+        + enquiries_sentence(report)
+    )
+
+
+def households_sentence(report: dict) -> str:
+    """Which offices' households are their configured number (no homes loaded), under the office table."""
+    configured = report["households_configured"]
+    if not configured:
+        return ""
+    named = "、".join(f"{o['name']}（{o['households']} 户）" for o in configured)
+    return f"注：占户数以在册房屋数计；{named}未录入房屋，按设定户数计。"
+
+
+def enquiries_sentence(report: dict) -> str:
+    n = report["on_spot_enquiries"]
+    return f"另有当场答复的咨询 {n} 件，不计入投诉。" if n else ""
 
 
 def direct_sentence(report: dict) -> str:
@@ -106,14 +136,30 @@ def section_headings(report: dict) -> dict[str, str]:
 
 
 def nature_table(report: dict) -> TableRows:
+    """By nature, the total, then (in no total) the enquiries settled at the counter."""
     prev = report["previous"]
     return (
         ["性质", "宗数", "占投诉总数", f"上期（{prev['period']['label']}）"],
         [
-            [v["name"], v["count"], pct(v["share"], 2), prev["by_nature"][k]["count"]]
+            [v["name"], v["count"], pct(v["share"], 2), before(report, prev["by_nature"][k]["count"])]
             for k, v in report["by_nature"].items()
         ]
-        + [["合计", report["total"], pct(100.0 if report["total"] else None, 2), prev["total"]]],
+        + [
+            [
+                "合计",
+                report["total"],
+                pct(100.0 if report["total"] else None, 2),
+                before(report, prev["total"]),
+            ]
+        ]
+        + [
+            [
+                ON_SPOT_ENQUIRIES_NAME,
+                report["on_spot_enquiries"],
+                "—",
+                before(report, prev["on_spot_enquiries"]),
+            ]
+        ],
     )
 
 
@@ -123,10 +169,17 @@ def category_table(report: dict) -> TableRows:
     return (
         ["分类", "宗数", "占有效投诉", "上期"],
         [
-            [x["name"], x["count"], pct(x["share"], 1), prev_cat.get(x["code"], 0)]
+            [x["name"], x["count"], pct(x["share"], 1), before(report, prev_cat.get(x["code"], 0))]
             for x in report["valid_by_category"]
         ]
-        + [["合计", report["valid"], pct(100.0 if report["valid"] else None, 1), prev["valid"]]],
+        + [
+            [
+                "合计",
+                report["valid"],
+                pct(100.0 if report["valid"] else None, 1),
+                before(report, prev["valid"]),
+            ]
+        ],
     )
 
 
@@ -141,11 +194,19 @@ def office_table(report: dict) -> TableRows:
                 x["count"],
                 pct(x["share"], 1),
                 pct(x["per_100_households"], 2),
-                prev_off.get(x["code"], 0),
+                before(report, prev_off.get(x["code"], 0)),
             ]
             for x in report["valid_by_office"]
         ]
-        + [["合计", report["valid"], pct(100.0 if report["valid"] else None, 1), "", prev["valid"]]],
+        + [
+            [
+                "合计",
+                report["valid"],
+                pct(100.0 if report["valid"] else None, 1),
+                "",
+                before(report, prev["valid"]),
+            ]
+        ],
     )
 
 
@@ -162,8 +223,8 @@ def kpi_table(report: dict) -> TableRows:
                 k["name"],
                 kpi_value(k),
                 kpi_fraction(k),
-                kpi_value(k, "previous"),
-                kpi_change(k),
+                kpi_previous(report, k),
+                kpi_change_since(report, k),
                 k["target"],
                 MET[k["met"]],
             ]
@@ -178,22 +239,41 @@ def annexes(report: dict) -> list[tuple[dict, int]]:
 
 
 def annex_table(annex: dict, decimals: int) -> TableRows:
-    """An annex: an office a row (counts, total, share), then the totals and the columns' shares."""
+    """An annex: an office a row (counts, total, share), then the totals and the columns' shares; annex 1
+    ends with the enquiries settled at the counter, apart from the total."""
     cols = annex["columns"]
     t = annex["totals"]
+    apart = "enquiries_name" in annex
+
+    def extra(value) -> list:
+        return [value] if apart else []
+
     return (
-        ["管理处", *[x["name"] for x in cols], "合计", "占比"],
+        ["管理处", *[x["name"] for x in cols], "合计", "占比", *extra(annex.get("enquiries_name"))],
         [
             [
                 r["office"]["name"],
                 *[r["counts"][x["code"]] for x in cols],
                 r["total"],
                 pct(r["share"], decimals),
+                *extra(r.get("on_spot_enquiries")),
             ]
             for r in annex["rows"]
         ]
         + [
-            ["合计", *[t["counts"][x["code"]] for x in cols], t["total"], pct(t["share"], decimals)],
-            ["占比", *[pct(t["shares"][x["code"]], decimals) for x in cols], pct(t["share"], decimals), ""],
+            [
+                "合计",
+                *[t["counts"][x["code"]] for x in cols],
+                t["total"],
+                pct(t["share"], decimals),
+                *extra(t.get("on_spot_enquiries")),
+            ],
+            [
+                "占比",
+                *[pct(t["shares"][x["code"]], decimals) for x in cols],
+                pct(t["share"], decimals),
+                "",
+                *extra(""),
+            ],
         ],
     )

@@ -57,7 +57,13 @@ def _heading(doc, text: str, level: int = 1) -> None:
 
 
 def _table(
-    doc, header: list[str], rows: list[list], *, total_last: bool = False, widths: list[float] | None = None
+    doc,
+    header: list[str],
+    rows: list[list],
+    *,
+    total_last: bool = False,
+    total_row: int = -1,
+    widths: list[float] | None = None,
 ):
     t = doc.add_table(rows=1, cols=len(header))
     t.style = "Table Grid"
@@ -75,7 +81,7 @@ def _table(
         for j, v in enumerate(values):
             run = cells[j].paragraphs[0].add_run("" if v is None else str(v))
             run.font.size = Pt(9)
-            run.bold = total_last and i == len(rows) - 1
+            run.bold = total_last and i == len(rows) + total_row
             _cjk(run, BODY_FONT)
             if j > 0:
                 cells[j].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -132,7 +138,7 @@ def _overall(doc, report: dict, charts: dict[str, bytes], headings: dict[str, st
         _para(doc, c.direct_sentence(report))
     _heading(doc, headings["overall"])
     _para(doc, c.nature_sentence(report))
-    _table(doc, *c.nature_table(report), total_last=True)
+    _table(doc, *c.nature_table(report), total_last=True, total_row=-2)  # the settled enquiries follow
     _image(doc, charts["nature"], 12)
     if "trend" in charts:
         _image(doc, charts["trend"], 15)
@@ -148,6 +154,8 @@ def _valid(doc, report: dict, charts: dict[str, bytes], headings: dict[str, str]
         return
     _heading(doc, "（二）按管理处", 2)
     _table(doc, *c.office_table(report), total_last=True)
+    if c.households_sentence(report):
+        _para(doc, c.households_sentence(report), size=9, colour="555555")
     if "office" in charts:
         _image(doc, charts["office"], 14)
     if report["top_offices"]:

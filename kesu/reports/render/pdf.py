@@ -212,7 +212,14 @@ def _overall(report: dict, charts: dict[str, bytes], st: dict, headings: dict[st
     story.append(_p(c.nature_sentence(report), st["body"]))
     story.append(Spacer(1, 4))
     story.append(
-        _table(*c.nature_table(report), st, total_last=True, col_widths=[5 * cm, 2.5 * cm, 3 * cm, 4 * cm])
+        # the total is the last row but one: the settled enquiries follow it, in no total
+        _table(
+            *c.nature_table(report),
+            st,
+            total_last=True,
+            total_row=-2,
+            col_widths=[5 * cm, 2.5 * cm, 3 * cm, 4 * cm],
+        )
     )
     story.append(_image(charts["nature"], PORTRAIT_WIDTH * 0.72))
     if "trend" in charts:
@@ -240,6 +247,8 @@ def _valid(report: dict, charts: dict[str, bytes], st: dict, headings: dict[str,
             col_widths=[5 * cm, 2.2 * cm, 2.8 * cm, 2.5 * cm, 2.2 * cm],
         )
     )
+    if c.households_sentence(report):
+        story.append(_p(c.households_sentence(report), st["small"]))
     if "office" in charts:
         story.append(_image(charts["office"], PORTRAIT_WIDTH * 0.85))
     if report["top_offices"]:
@@ -275,15 +284,17 @@ def _annexes(report: dict, st: dict) -> list:
         story.append(PageBreak())
         story.append(_p(annex["title"], st["h1"]))
         first = 3.6 * cm
-        rest = (LANDSCAPE_WIDTH - first) / (len(annex["columns"]) + 2)
+        header, rows = c.annex_table(annex, decimals)
+        rest = (LANDSCAPE_WIDTH - first) / (len(header) - 1)
         story.append(
             _table(
-                *c.annex_table(annex, decimals),
+                header,
+                rows,
                 st,
                 total_last=True,
                 total_row=-2,
                 compact=True,
-                col_widths=[first] + [min(rest, 3 * cm)] * (len(annex["columns"]) + 2),
+                col_widths=[first] + [min(rest, 3 * cm)] * (len(header) - 1),
             )
         )
     return story

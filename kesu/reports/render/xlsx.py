@@ -9,11 +9,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from kesu.reports.monthly import OFFICE_KPI_CODES
+from kesu.reports.monthly import NO_DATA, OFFICE_KPI_CODES
 from kesu.reports.summary import as_text
 
 from ..sheets import as_text as text_cells
-from .common import MET
+from .common import MET, before
 
 HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
 TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
@@ -100,21 +100,28 @@ def _overview_sheet(wb: Workbook, report: dict, sub: str) -> None:
     s.table(
         ["性质", "宗数", "占投诉总数", f"上期（{prev['period']['label']}）"],
         [
-            [v["name"], v["count"], _share(v["share"]), prev["by_nature"][code]["count"]]
+            [v["name"], v["count"], _share(v["share"]), before(report, prev["by_nature"][code]["count"])]
             for code, v in report["by_nature"].items()
         ]
-        + [["合计", report["total"], 1.0 if report["total"] else None, prev["total"]]],
+        + [["合计", report["total"], 1.0 if report["total"] else None, before(report, prev["total"])]],
         {3: PCT2},
         total=True,
     )
     s.table(
         ["项目", "本期", "上期"],
         [
-            ["重大投诉", report["major"], prev["major"]],
-            ["已合并（不重复统计）", report["merged"], prev["merged"]],
+            ["重大投诉", report["major"], before(report, prev["major"])],
+            ["已合并（不重复统计）", report["merged"], before(report, prev["merged"])],
+            [
+                "当场答复的咨询（不计入投诉）",
+                report["on_spot_enquiries"],
+                before(report, prev["on_spot_enquiries"]),
+            ],
             ["管理户数", report["households"], report["households"]],
         ],
     )
+    for o in report["households_configured"]:
+        s.line(f"{o['name']}未录入房屋，户数按设定的 {o['households']} 户计。")
     s.widths(24, 12, 14, 18)
 
 
@@ -126,10 +133,10 @@ def _category_sheet(wb: Workbook, report: dict, sub: str) -> None:
     s.table(
         ["分类", "宗数", "占有效投诉", "上期"],
         [
-            [c["name"], c["count"], _share(c["share"]), prev_cat.get(c["code"], 0)]
+            [c["name"], c["count"], _share(c["share"]), before(report, prev_cat.get(c["code"], 0))]
             for c in report["valid_by_category"]
         ]
-        + [["合计", report["valid"], 1.0 if report["valid"] else None, prev["valid"]]],
+        + [["合计", report["valid"], 1.0 if report["valid"] else None, before(report, prev["valid"])]],
         {3: PCT1},
         total=True,
     )
@@ -151,7 +158,7 @@ def _office_sheet(wb: Workbook, report: dict, sub: str) -> None:
                 _share(o["share"]),
                 o["households"],
                 _share(o["per_100_households"]),
-                prev_off.get(o["code"], 0),
+                before(report, prev_off.get(o["code"], 0)),
             ]
             for o in report["valid_by_office"]
         ]
@@ -163,7 +170,7 @@ def _office_sheet(wb: Workbook, report: dict, sub: str) -> None:
                 1.0 if report["valid"] else None,
                 report["households"],
                 None,
-                prev["valid"],
+                before(report, prev["valid"]),
             ]
         ],
         {4: PCT1, 6: PCT2},
@@ -189,6 +196,7 @@ def _kpi_sheet(wb: Workbook, report: dict, sub: str) -> None:
     """关键指标: the KPIs, the managers' own callbacks, and each office's KPIs."""
     s = _Sheet(wb, "关键指标", "四、关键指标", sub)
     kpis = list(report["kpis"].values())
+    compared = report["previous"]["has_data"]
     s.table(
         ["指标", "本期", "分子", "分母", "上期", "变化", "目标", "达标", "口径"],
         [
@@ -197,8 +205,8 @@ def _kpi_sheet(wb: Workbook, report: dict, sub: str) -> None:
                 _kpi_scale(k, k["value"]),
                 k["numerator"],
                 k["denominator"],
-                _kpi_scale(k, k["previous"]),
-                _kpi_scale(k, k["change"]),
+                _kpi_scale(k, k["previous"]) if compared else NO_DATA,
+                _kpi_scale(k, k["change"]) if compared else NO_DATA,
                 k["target"],
                 MET[k["met"]],
                 k["note"],
@@ -257,14 +265,32 @@ def _annex_sheet(
     s = _Sheet(wb, title, annex["title"], sub)
     cols = annex["columns"]
     t = annex["totals"]
+    # Annex 1 ends with the enquiries settled at the counter, apart from the total.
+    apart = "enquiries_name" in annex
+
+    def extra(value) -> list:
+        return [value] if apart else []
+
     s.table(
-        ["管理处", *[c["name"] for c in cols], "合计", "占比"],
+        ["管理处", *[c["name"] for c in cols], "合计", "占比", *extra(annex.get("enquiries_name"))],
         [
-            [r["office"]["name"], *[r["counts"][c["code"]] for c in cols], r["total"], _share(r["share"])]
+            [
+                r["office"]["name"],
+                *[r["counts"][c["code"]] for c in cols],
+                r["total"],
+                _share(r["share"]),
+                *extra(r.get("on_spot_enquiries")),
+            ]
             for r in annex["rows"]
         ]
         + [
-            ["合计", *[t["counts"][c["code"]] for c in cols], t["total"], _share(t["share"])],
+            [
+                "合计",
+                *[t["counts"][c["code"]] for c in cols],
+                t["total"],
+                _share(t["share"]),
+                *extra(t.get("on_spot_enquiries")),
+            ],
             ["占比", *[_share(t["shares"][c["code"]]) for c in cols], _share(t["share"]), None],
         ],
         {len(cols) + 3: share_format},
@@ -272,10 +298,10 @@ def _annex_sheet(
     last = s.row - 2  # the 占比 row
     for j in range(2, len(cols) + 3):
         s.ws.cell(last, j).number_format = share_format
-    for j in range(1, len(cols) + 4):
+    for j in range(1, len(cols) + 4 + apart):
         s.ws.cell(last - 1, j).font = Font(bold=True)
     column, total = widths
-    s.widths(20, *[column] * len(cols), total, total)
+    s.widths(20, *[column] * len(cols), total, total, *extra(18))
 
 
 def render_xlsx(report: dict) -> bytes:

@@ -14,6 +14,8 @@ register = template.Library()
 COMPLAINT_LIST = "/complaints/"
 # Merged complaints are counted once, as the complaint they joined: the list leaves them out too.
 COUNTED_STATUSES = [s.value for s in Status if s != Status.MERGED]
+# Enquiries settled at the counter are counted apart from the complaints (policy.settled_at_counter).
+ENQUIRY = "on_spot_enquiry"
 
 
 def drill_url(report: dict, **filters: str | None) -> str:
@@ -32,12 +34,21 @@ def drill_url(report: dict, **filters: str | None) -> str:
 
 
 def list_url(*params: tuple[str, str]) -> str:
-    """The complaint list filtered by `params`, merged complaints left out as the figures do."""
-    return f"{COMPLAINT_LIST}?{urlencode([*params, *(('status', s) for s in COUNTED_STATUSES)])}"
+    """The complaint list filtered by `params`, merged complaints left out as the figures do, and
+    enquiries settled at the counter left out unless `params` asks for them."""
+    extra = [] if any(k == ENQUIRY for k, _v in params) else [(ENQUIRY, "false")]
+    return f"{COMPLAINT_LIST}?{urlencode([*params, *extra, *(('status', s) for s in COUNTED_STATUSES)])}"
 
 
 @register.simple_tag
-def drill(report: dict, office: str = "", nature: str = "", category: str = "", is_major: str = "") -> str:
+def drill(
+    report: dict,
+    office: str = "",
+    nature: str = "",
+    category: str = "",
+    is_major: str = "",
+    on_spot_enquiry: str = "",
+) -> str:
     if nature == UNASSESSED or category is None:
         return ""
     return drill_url(
@@ -46,6 +57,7 @@ def drill(report: dict, office: str = "", nature: str = "", category: str = "", 
         nature=nature or None,
         category=category or None,
         is_major=is_major or None,
+        **{ENQUIRY: on_spot_enquiry or None},
     )
 
 

@@ -56,12 +56,12 @@ def _category(code) -> Category | None:
     return Category.objects.filter(code=code, is_active=True).first() if code else None
 
 
-def _history_for(user, office, *, unit_text, resident, phone_text, category_code):
+def _history_for(user, office, *, unit_text, resident, phone_text, category_code, content):
     unit = lookup.unit_in_office(office, unit_text) if unit_text else None
     if unit is None and resident is not None:
         unit = resident.unit
     phone = lookup.clean_phone(phone_text) or (resident.phone if resident else "")
-    return lookup.history(user, unit=unit, phone=phone, category=_category(category_code))
+    return lookup.history(user, unit=unit, phone=phone, category=_category(category_code), content=content)
 
 
 @staff_view
@@ -110,6 +110,7 @@ def _submit(request: HttpRequest, offices) -> HttpResponse:
         resident=resident,
         phone_text=request.POST.get("phone", ""),
         category_code=request.POST.get("category", ""),
+        content=request.POST.get("content", ""),
     )
     page = {"resident": resident, "status": 422}
     if not valid:
@@ -118,7 +119,11 @@ def _submit(request: HttpRequest, offices) -> HttpResponse:
     unit = _unit(form, office, d, resident)
     choice = d["repeat_choice"]
     repeat_numbers = {c.number for c in hist.repeats}
-    if hist.repeats and choice not in repeat_numbers | {"new"}:
+    # "Not a repeat" answers for the likely repeats the clerk was shown (the partial lists them),
+    # never for one that became likely since: that one is asked about first.
+    shown = set(request.POST.getlist("repeat_shown"))
+    answered = choice in repeat_numbers or (choice == "new" and repeat_numbers <= shown)
+    if hist.repeats and not answered:
         page["repeat_error"] = _("该房屋或来电人有相同问题的投诉未完结或刚结案：请确认这是否是重复投诉。")
     if form.errors or page.get("repeat_error"):
         return _page(request, form, offices, hist, **page)
@@ -127,6 +132,7 @@ def _submit(request: HttpRequest, offices) -> HttpResponse:
             user,
             _intake_from(d, office, unit, resident, request.FILES.getlist("attachments")),
             repeat_of=choice if choice in repeat_numbers else None,
+            not_repeat_of=sorted(repeat_numbers) if choice == "new" else (),
         )
     except ValidationError as e:
         errors = e.message_dict if hasattr(e, "error_dict") else {}
@@ -177,6 +183,7 @@ def _intake_from(d: dict, office, unit, resident, files) -> services.Intake:
         committed_answer_at=d["committed_answer_at"],
         requested_by=d["requested_by"],
         nature=d["nature"],
+        nature_subtype=d["nature_subtype"],
         is_major=d["is_major"],
         severity=d["severity"],
         category=d["category"] or None,
@@ -253,5 +260,7 @@ def history(request: HttpRequest) -> HttpResponse:
         resident=resident,
         phone_text=request.GET.get("phone", ""),
         category_code=request.GET.get("category", ""),
+        content=request.GET.get("content", ""),
     )
-    return render(request, "web/intake/_history.html", {"hist": hist, "repeat_choice": ""})
+    choice = request.GET.get("repeat_choice", "")  # kept while the form changes around it
+    return render(request, "web/intake/_history.html", {"hist": hist, "repeat_choice": choice})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -56,6 +57,9 @@ class Command(BaseCommand):
                 self.cfg.set("worker_class", "gthread")
                 self.cfg.set("accesslog", "-" if settings.DEBUG else None)
                 self.cfg.set("graceful_timeout", 5)
+                for name, value in own_paths(settings.KESU_HOME).items():
+                    if name in self.cfg.settings:  # the control socket is gunicorn 25.1's
+                        self.cfg.set(name, value)
                 if sweeper is not None:
                     self.cfg.set("when_ready", lambda server: sweeper.start())
 
@@ -84,3 +88,30 @@ def where_jobs_run(here: bool, sweep_seconds: float) -> str:
         f"WARNING: no periodic job runs here ({names}) and KESU_REDIS_URL is not set, so no `kesu worker` "
         "can run them: deadlines are not checked and notifications are not sent until one does"
     )
+
+
+# A Unix socket's path must fit in sun_path (108 bytes on Linux, 104 on macOS).
+_UNIX_PATH_MAX = 100
+
+
+def own_paths(home: Path) -> dict[str, object]:
+    """gunicorn's files that default to one place per user or host, moved under this server's
+    KESU_HOME: two Kesu servers on one host (a test copy beside the real one) never share them.
+
+    - The control socket (gunicorn ≥ 25.1, for `gunicornc`) defaults to $XDG_RUNTIME_DIR/gunicorn.ctl
+      or ~/.gunicorn/gunicorn.ctl: a second server unlinked the first's socket and took the path,
+      and stopping either removed the other's, so `gunicornc` reached the wrong Kesu or none. Here it
+      is KESU_HOME/run/gunicorn.ctl (0600 in a 0700 folder); on a path too long for a Unix socket it
+      is switched off (Kesu itself never uses it).
+    - Each worker's heartbeat file goes in KESU_HOME/run rather than the shared /tmp.
+    No pid file is written (none is configured), and no dirty worker runs (its pid file would sit in
+    /tmp, named after the process name)."""
+    run = home / "run"
+    run.mkdir(mode=0o700, parents=True, exist_ok=True)
+    socket = run / "gunicorn.ctl"
+    paths: dict[str, object] = {"worker_tmp_dir": str(run), "dirty_workers": 0}
+    if len(str(socket).encode()) <= _UNIX_PATH_MAX:
+        paths["control_socket"] = str(socket)
+    else:
+        paths["control_socket_disable"] = True
+    return paths

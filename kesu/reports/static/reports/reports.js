@@ -44,11 +44,17 @@
   if (data.valid_by_category) bars("chart-category", "有效投诉按内容分类", data.valid_by_category, "#1d4ed8");
   if (data.valid_by_office && data.valid_by_office.length) bars("chart-office", "有效投诉按管理处", data.valid_by_office, "#b91c1c");
   if (data.trend) {
+    // A month before the first complaint of the scope is null: a gap in the line, never a zero.
+    var since = data.trend_since_label;
     chart("chart-trend", {
-      title: { text: "近 12 个月投诉趋势", left: "center", textStyle: { fontSize: 14 } },
+      title: { text: "近 12 个月投诉趋势", left: "center", textStyle: { fontSize: 14 },
+               subtext: data.trend.some(function (m) { return m.total === null; })
+                 ? (since ? "数据自" + since + "起，此前无数据" : "无数据")
+                 : "",
+               subtextStyle: { fontSize: 11, color: "#52606d" } },
       tooltip: { trigger: "axis" },
       legend: { bottom: 0 },
-      grid: { left: 8, right: 16, top: 36, bottom: 32, containLabel: true },
+      grid: { left: 8, right: 16, top: 52, bottom: 32, containLabel: true },
       xAxis: { type: "category", data: data.trend.map(function (m) { return m.label; }) },
       yAxis: { type: "value", minInterval: 1 },
       series: [

@@ -186,6 +186,14 @@
     var h = document.getElementById("history");
     if (h && window.htmx) window.htmx.trigger(h, "refresh");
   }
+  // the recent-complaints look-up is a GET: its opening words are enough to compare, and keep the
+  // address short (saving compares the whole text again)
+  document.addEventListener("htmx:configRequest", function (e) {
+    var p = e.detail.parameters;
+    if (e.detail.elt && e.detail.elt.id === "history" && p && typeof p.content === "string") {
+      p.content = p.content.slice(0, 200);
+    }
+  });
   // intake: drag and drop, and the phone camera, add to the one file list that is sent
   function addFiles(files, form) {
     var input = form && form.querySelector("#intake-files");
