@@ -1,18 +1,20 @@
 """The demo company: offices, departments, homes, residents, staff and two months of complaints.
 
 Deterministic, on any database: randomness comes only from ``random.Random`` streams named by the
-seed (the organisation; each office's plan; each complaint's own story), never from database order,
-ids or string hashes. So the same seed gives the same offices, staff, residents and complaints (per
-office the same count, texts, people, natures and fates), and with the same ``now`` the same rows on
-SQLite and PostgreSQL. The dates follow ``now``: a story whose next step would come after it stops
-there, and that touches no other complaint's story.
+seed (the organisation; each office's plan; each complaint's own story, named by the draw that gave
+its time), never from database order, ids or string hashes. So the same seed gives the same offices,
+staff and residents, and on the same day the same complaints (numbers, times, texts, people,
+natures, fates): the plan is drawn as of midnight, and only the stories reach ``now``. A story whose
+next step would come after ``now`` stops there, and that touches no other complaint's story. With the
+same ``now`` the rows are the same on SQLite and PostgreSQL.
 
 Organisation rows are bulk-created. Every complaint goes through the lifecycle functions in
 ``kesu.complaints.services`` only, back-dated with ``at=`` so timelines, deadlines, breaches and
 notifications look like two months of real work. Finished history (outside the first office, in no
-repeat or merge, received over a week ago, ending closed, declined or withdrawn) runs through them
-inside a ``kesu.complaints.backfill.Backfill``, which writes each office's rows in bulk; the rest
-(everything still open, the first office where the demo logins work) is written step by step.
+repeat or merge pair, received over three days ago, ending closed, declined or withdrawn) runs
+through them inside a ``kesu.complaints.backfill.Backfill``, which writes each office's rows in bulk
+(the same rows, decision 0013); the rest (what is still open, the first office where the demo logins
+work) is written step by step.
 """
 
 from __future__ import annotations
