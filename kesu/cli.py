@@ -10,7 +10,8 @@ HELP = """kesu — 客诉 complaint handling for property-management companies
 usage: kesu <command> [options]      (kesu <command> --help for details)
 
   demo         migrate, load the demo company (25 offices, staff, residents, two months of
-               complaints) and serve it on http://127.0.0.1:8000  [--no-serve] [--host] [--port]
+               complaints; about a minute on two cores, progress shown) and serve it on
+               http://127.0.0.1:8000  [--no-serve] [--host] [--port] [--seed] [--reset]
   serve        serve the product (web + every periodic job in process: deadlines, reminders,
                notifications, webhooks, the monthly report)  [--host] [--port] [--no-sweeper]
   sweep        check deadlines once: record breaches, warnings, escalations, the morning digest

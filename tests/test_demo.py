@@ -4,11 +4,18 @@ the lifecycle, and loaded by `kesu demo` once."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
 from io import StringIO
+from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from demo_fingerprint import fingerprint
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db import transaction
@@ -22,6 +29,7 @@ from kesu.org.choices import DepartmentType, Role
 from kesu.org.models import Office, Unit, User
 
 NOW = dt.datetime(2026, 3, 9, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday morning
+LATER = NOW + dt.timedelta(hours=7)  # the same day, late afternoon
 SMALL = dict(seed=7, months=2, now=NOW, offices=3, per_office_month=(10, 12))
 
 pytestmark = pytest.mark.django_db
@@ -55,22 +63,104 @@ def snapshot() -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    """Generate a small demo twice (the first run rolled back) and keep the second for the module."""
+    """Generate a small demo three times and keep the last for the module: first with its finished
+    history written step by step (rolled back), then loaded later the same day (rolled back)."""
     with django_db_blocker.unblock():
         with transaction.atomic():
-            generate(**SMALL)
-            first = snapshot()
+            generate(**SMALL, bulk_history=False)
+            first, step_by_step = snapshot(), fingerprint()
+            transaction.set_rollback(True)
+        with transaction.atomic():
+            generate(**{**SMALL, "now": LATER})
+            later = fingerprint()
             transaction.set_rollback(True)
         with transaction.atomic():
             lines: list[str] = []
             summary = generate(**SMALL, progress=lines.append)
-            yield SimpleNamespace(summary=summary, first=first, second=snapshot(), progress=lines)
+            yield SimpleNamespace(
+                summary=summary,
+                first=first,
+                second=snapshot(),
+                step_by_step=step_by_step,
+                later=later,
+                fingerprint=fingerprint(),
+                progress=lines,
+            )
             transaction.set_rollback(True)
 
 
 def test_the_same_seed_gives_the_same_company(demo):
     assert demo.first == demo.second
     assert len(demo.first) > 100
+
+
+def _json(value: object) -> object:
+    return json.loads(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def test_history_written_in_bulk_is_what_the_lifecycle_writes_step_by_step(demo):
+    """Every row: complaints, timelines (with their old → new values), callbacks, notifications."""
+    fp = demo.fingerprint
+    assert fp == demo.step_by_step
+    finished = [c for c in fp["complaints"] if c["status"] in ("closed", "declined", "withdrawn")]
+    assert len(finished) > 30 and len(fp["outbox"]) > 200
+
+
+def test_another_process_on_another_database_makes_the_same_company(demo):
+    """The same seed and moment, in a new process with another string-hash seed, on a fresh SQLite
+    database (when this suite runs on PostgreSQL: across the two databases)."""
+    home = tempfile.mkdtemp(prefix="kesu-demo-fp-")
+    env = {k: v for k, v in os.environ.items() if k != "KESU_DATABASE_URL"}
+    env.update(
+        KESU_HOME=home,
+        DJANGO_SETTINGS_MODULE="kesu.settings_test",
+        PYTHONHASHSEED="2" if os.environ.get("PYTHONHASHSEED") == "1" else "1",  # not this process's
+    )
+    script = Path(__file__).with_name("demo_fingerprint.py")
+    lo, hi = SMALL["per_office_month"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            str(SMALL["seed"]),
+            NOW.isoformat(),
+            str(SMALL["offices"]),
+            str(lo),
+            str(hi),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _json(demo.fingerprint) == json.loads(done.stdout)
+
+
+def test_a_later_load_the_same_day_is_the_same_company(demo):
+    """Loaded seven hours later: the same organisation, and every complaint received by then the same
+    (number, time, people, words, judgement); one finished by then has the very same record."""
+    now, later = demo.fingerprint, demo.later
+    for part in ("offices", "departments", "buildings", "units", "residents", "staff", "staff_offices"):
+        assert now[part] == later[part], part
+    intake = ("number", "office", "channel", "received_at", "complainant_name", "complainant_phone", "unit")
+    intake += ("resident", "content", "received_by", "requested_by", "on_spot_answer")
+    cut = NOW - dt.timedelta(minutes=15)
+    earlier = [c for c in later["complaints"] if dt.datetime.fromisoformat(c["received_at"]) <= cut]
+    assert [{k: c[k] for k in intake} for c in now["complaints"]] == [
+        {k: c[k] for k in intake} for c in earlier
+    ]
+    assert len(later["complaints"]) >= len(now["complaints"])
+    registered_later = [e for e in later["events"] if e["type"] == "registered"]
+    assert all(e in registered_later for e in now["events"] if e["type"] == "registered")
+    finished = {
+        c["number"]: c for c in now["complaints"] if c["status"] in ("closed", "declined", "withdrawn")
+    }
+    assert len(finished) > 30
+    assert [c for c in later["complaints"] if c["number"] in finished] == list(finished.values())
+    events = [e for e in now["events"] if e["complaint"] in finished]
+    assert events == [e for e in later["events"] if e["complaint"] in finished]
 
 
 def test_the_demo_logins_exist_and_sign_in_with_the_demo_password(demo):

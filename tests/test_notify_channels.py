@@ -212,7 +212,7 @@ def test_a_major_complaint_reaches_each_person_in_app_and_by_their_channels_and_
 
     major = Outbox.objects.filter(complaint=c, kind="major")
     inapp = set(major.filter(channel="inapp").values_list("user__username", flat=True))
-    assert inapp == {"director", "cs_manager", "eng_manager", "quality"}
+    assert inapp == {"director", "cs_manager", "eng_manager", "quality", "executive"}
     assert set(major.values_list("state", flat=True)) == {"sent"}
     assert [m["To"] for m in smtp_sink.messages] == ["director@wuye.example.com"]
     personal = http_sink.accepted_for("/me")

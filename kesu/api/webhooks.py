@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from kesu.complaints import backfill
 from kesu.notify import delivery, outbound
 from kesu.notify.models import Outbox
 
@@ -71,15 +72,17 @@ def queue_webhooks(event: ComplaintEvent) -> int:
     if event.type not in _EVENTS:
         return 0
     c = event.complaint
-    subs = [
-        sub
-        for sub in WebhookSubscription.objects.filter(is_active=True, owner__is_active=True)
-        .filter(Q(offices=c.office_id) | Q(offices__isnull=True))
-        .select_related("owner")
-        .distinct()
-        .order_by("pk")
-        if event.type in sub.events
-    ]
+    office_subs = backfill.remembered(
+        ("webhook_subscriptions", c.office_id),
+        lambda: list(
+            WebhookSubscription.objects.filter(is_active=True, owner__is_active=True)
+            .filter(Q(offices=c.office_id) | Q(offices__isnull=True))
+            .select_related("owner")
+            .distinct()
+            .order_by("pk")
+        ),
+    )
+    subs = [sub for sub in office_subs if event.type in sub.events]
     if not subs:
         return 0
     from kesu.complaints.models import Complaint

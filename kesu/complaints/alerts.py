@@ -17,6 +17,7 @@ from kesu.notify import messages, queue
 from kesu.org.choices import COMPANY_ROLES, DEPARTMENT_ROLES, Role
 from kesu.org.models import User
 
+from . import backfill
 from .choices import Deadline, EventType, ReportTarget, Severity, Tier
 from .links import complaint_url
 from .models import Complaint, ComplaintEvent
@@ -26,6 +27,11 @@ from .policy import TIER_ROLES, TOP_TIER
 def staff_for(office_id: int, roles: Iterable[str], department_id: int | None = None) -> list[User]:
     """Active users holding one of `roles` for this office (company roles: anywhere)."""
     roles = set(roles)
+    key = ("staff_for", office_id, frozenset(roles), department_id)
+    return list(backfill.remembered(key, lambda: _staff_for(office_id, roles, department_id)))
+
+
+def _staff_for(office_id: int, roles: set[str], department_id: int | None) -> list[User]:
     q = Q()
     office_roles = roles - DEPARTMENT_ROLES - COMPANY_ROLES
     if office_roles:

@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import backfill
 from .choices import EventType
 from .models import ComplaintEvent
 
@@ -64,7 +65,7 @@ def _new(
     told: bool = False,
     data: dict[str, Any] | None = None,
 ) -> ComplaintEvent:
-    return ComplaintEvent.objects.create(
+    event = ComplaintEvent(
         complaint=c,
         type=type,
         at=at,
@@ -76,6 +77,12 @@ def _new(
         visibility=TOLD if told else INTERNAL,
         data=data or {},
     )
+    held = backfill.held(c)
+    if held is not None:
+        held.keep(event)  # written when the backfill flushes
+    else:
+        event.save(force_insert=True)
+    return event
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from kesu.org.choices import COMPANY_ROLES, DEPARTMENT_ROLES, Role
 from kesu.org.models import Department, Office, Resident, Unit, User
 
-from . import alerts, events, policy
+from . import alerts, backfill, events, policy
 from . import files as upload_checks
 from .choices import (
     OPEN_STATUSES,
@@ -221,18 +221,22 @@ def _action_label(action: str) -> str:
 def _begin(
     complaint: Complaint, user: User, action: str, version: int | None, *, check_version: bool = True
 ) -> Complaint:
-    """Lock the row, check version, scope, role and state. Returns the fresh locked row."""
+    """Lock the row, check version, scope, role and state. Returns the fresh locked row (a complaint
+    held in memory by a backfill is its own fresh row: nobody else can see it yet)."""
     _check_role(user, action)
-    try:
-        fresh = (
-            Complaint.objects.visible_to(user)
-            .select_for_update(of=("self",))
-            .select_related("office", "category")
-            .get(pk=complaint.pk)
-        )
-    except Complaint.DoesNotExist:
-        # Same answer whether it does not exist or is out of scope.
-        raise RoleNotAllowed(_("找不到该投诉，或您无权处理。")) from None
+    if backfill.held(complaint):
+        fresh = backfill.as_read_back(complaint)
+    else:
+        try:
+            fresh = (
+                Complaint.objects.visible_to(user)
+                .select_for_update(of=("self",))
+                .select_related("office", "category")
+                .get(pk=complaint.pk)
+            )
+        except Complaint.DoesNotExist:
+            # Same answer whether it does not exist or is out of scope.
+            raise RoleNotAllowed(_("找不到该投诉，或您无权处理。")) from None
     expected = complaint.version if version is None else version
     if check_version and fresh.version != expected:
         raise StaleVersion()
@@ -276,12 +280,18 @@ def _save(
         # A complaint filed on line gets its first-contact owner at the first staff action.
         _set(c, changes, owner=user)
     c.version += 1
+    if backfill.held(c):
+        return  # written when the backfill flushes
     fields = {n[:-3] if n.endswith("_id") else n for n in changes}
     c.save(update_fields=sorted(fields | {"version", "updated_at", *extra_fields}))
 
 
 def _announce(event: ComplaintEvent, *, became_major: bool = False, night: bool = False) -> Complaint:
-    """The event's notifications and its subscribers (webhooks, …), in the same transaction."""
+    """The event's notifications and its subscribers (webhooks, …), in the same transaction (for a
+    complaint held by a backfill: when it flushes)."""
+    held = backfill.held(event.complaint)
+    if held is not None:
+        return held.announce(event, became_major=became_major, night=night)
     alerts.on_event(event, became_major=became_major, night=night)
     events.publish(event)
     return event.complaint
@@ -466,7 +476,9 @@ def _intake_office(by: User, value: Office | str | None, errors: dict[str, str])
             errors["office"] = _("未知的管理处“%(code)s”。") % {"code": str(value)[:20]}
     else:
         errors["office"] = _("请选择管理处。")
-    if office is not None and not offices_for(by).filter(pk=office.pk).exists():
+    if office is not None and not backfill.remembered(
+        ("registers_for", by.pk, office.pk), lambda: offices_for(by).filter(pk=office.pk).exists()
+    ):
         errors["office"] = _("您不能为管理处“%(name)s”登记投诉。") % {"name": office.name}
     return office
 
@@ -654,7 +666,11 @@ def _file(by: User, i: Intake, k: _Checked, now: dt.datetime) -> Complaint:
         )
     cal = calendar_for(k.office)
     apply_deadlines(c, cal=cal)
-    c.save()
+    bf = backfill.active()
+    if bf is not None and not k.files:
+        bf.hold(c)  # written when the backfill flushes
+    else:
+        c.save()
     event = events.registered(
         c, by, now, told=bool(i.on_spot_answer), not_repeat_of=[e.number for e in k.not_repeat_of]
     )
@@ -1096,7 +1112,7 @@ def call_back(
     _raise(errors)
     if satisfaction == Satisfaction.DISSATISFIED and rectify_due_at is None:
         rectify_due_at = default_rectify_due(c, now)
-    Callback.objects.create(
+    callback = Callback(
         complaint=c,
         at=now,
         by=by,
@@ -1106,6 +1122,11 @@ def call_back(
         confirmed=bool(confirmed),
         due_at=c.callback_due_at,
     )
+    held = backfill.held(c)
+    if held is not None:
+        held.keep(callback)
+    else:
+        callback.save(force_insert=True)
     changes: dict[str, list[Any]] = {}
     due_at = c.callback_due_at
     _set(c, changes, called_back_at=now, satisfaction=satisfaction)

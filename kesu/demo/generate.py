@@ -1,10 +1,20 @@
 """The demo company: offices, departments, homes, residents, staff and two months of complaints.
 
-Deterministic: one ``random.Random(seed)`` drives everything, iterated in a stable order, so the
-same seed and ``now`` give the same company (numbers, texts, states). Organisation rows are
-bulk-created; every complaint goes through the lifecycle functions in
+Deterministic, on any database: randomness comes only from ``random.Random`` streams named by the
+seed (the organisation; each office's plan; each complaint's own story, named by the draw that gave
+its time), never from database order, ids or string hashes. So the same seed gives the same offices,
+staff and residents, and on the same day the same complaints (numbers, times, texts, people,
+natures, fates): the plan is drawn as of midnight, and only the stories reach ``now``. A story whose
+next step would come after ``now`` stops there, and that touches no other complaint's story. With the
+same ``now`` the rows are the same on SQLite and PostgreSQL.
+
+Organisation rows are bulk-created. Every complaint goes through the lifecycle functions in
 ``kesu.complaints.services`` only, back-dated with ``at=`` so timelines, deadlines, breaches and
-notifications look like two months of real work.
+notifications look like two months of real work. Finished history (outside the first office, in no
+repeat or merge pair, received over three days ago, ending closed, declined or withdrawn) runs
+through them inside a ``kesu.complaints.backfill.Backfill``, which writes each office's rows in bulk
+(the same rows, decision 0013); the rest (what is still open, the first office where the demo logins
+work) is written step by step.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from kesu.complaints import services
+from kesu.complaints import backfill, services
 from kesu.complaints.choices import (
     CallbackMethod,
     Channel,
@@ -36,6 +46,7 @@ from kesu.complaints.choices import (
     Tier,
 )
 from kesu.complaints.deadlines import calendar_for, company_tz
+from kesu.complaints.errors import RoleNotAllowed
 from kesu.complaints.models import Category, Complaint, SlaBreach
 from kesu.complaints.sweep import sweep
 from kesu.notify.models import Outbox
@@ -168,6 +179,11 @@ STUCK_RESOLVED = "stuck_resolved"
 STUCK_RECTIFYING = "stuck_rectifying"
 STUCK = (STUCK_RECEIVED, STUCK_DISPATCHED, STUCK_IN_PROGRESS, STUCK_RESOLVED, STUCK_RECTIFYING)
 STUCK_WITHIN = dt.timedelta(days=14)
+# Finished history goes through a backfill when its story ends this long before `now` (a story takes
+# a few working days at most; one that still reaches `now` is right either way, only slower to write).
+HISTORY_BEFORE = dt.timedelta(days=3)
+# The first office: every state, step by step (the demo logins work there).
+FIRST_OFFICE = "Y01"
 
 
 class DemoError(Exception):
@@ -220,6 +236,7 @@ class _Plan:
     """One complaint's story, decided before anything is written."""
 
     received_at: dt.datetime
+    rng: random.Random  # this complaint's own stream: its texts, people and story
     nature: str = Nature.VALID
     is_major: bool = False
     fate: str = NORMAL
@@ -239,6 +256,7 @@ class _Plan:
     revise: bool = False  # judged valid first, revised to assist by the department
     dept: Department | None = None
     last_at: dt.datetime | None = None  # its last step
+    history: bool = False  # written in bulk by a backfill (see the module's docstring)
 
 
 class _Stop(Exception):
@@ -274,8 +292,11 @@ def generate(
     *,
     offices: int = 25,
     per_office_month: tuple[int, int] = (25, 40),
+    bulk_history: bool = True,
 ) -> DemoSummary:
-    """Create the demo company in an empty database and return what was made."""
+    """Create the demo company in an empty database and return what was made. `progress` hears a
+    line per stage and, every few seconds, how far it is with an estimate of the time left.
+    `bulk_history=False` writes the finished history step by step too (the same rows, slower)."""
     started = time.perf_counter()
     now = now or timezone.now()
     if timezone.is_naive(now):
@@ -298,14 +319,24 @@ def generate(
             "默认投诉分类缺失（请先 migrate）。The default categories are missing: run migrate first."
         )
     say = progress or (lambda line: None)
-    rng = random.Random(seed)
 
     with transaction.atomic():
-        ctxs = _organisation(rng, offices, say)
-        gen = _Complaints(rng, now, months, per_office_month)
-        for ctx in ctxs:
-            n = gen.office(ctx)
-            say(f"{ctx.office.code} {ctx.office.name}: {n} 条投诉 complaints")
+        ctxs = _organisation(random.Random(seed), offices, say)
+        gen = _Complaints(seed, now, months, per_office_month)
+        plans = [gen.plans(ctx) for ctx in ctxs]
+        if not bulk_history:
+            for p in (p for office_plans in plans for p in office_plans):
+                p.history = False
+        eta = _Eta(sum(_Eta.work(office_plans) for office_plans in plans), say)
+        for i, (ctx, office_plans) in enumerate(zip(ctxs, plans, strict=True), start=1):
+            gen.run(ctx, office_plans)
+            eta.done(
+                _Eta.work(office_plans),
+                f"{ctx.office.code} {ctx.office.name}: {len(office_plans)} 条投诉 complaints",
+                i,
+                len(ctxs),
+            )
+        say("时限检查 sweep: 检查当前超时 checking deadlines now…")
         result = sweep(now)
         # The story happened in the past: its SMS and in-app messages were delivered then. Only the
         # last day's stay pending, so a demo user sees their notifications arrive and the logs fill.
@@ -334,6 +365,32 @@ def generate(
     summary.seconds = time.perf_counter() - started
     say(f"时限检查 sweep: {result.breaches} 条超时记录 breaches")
     return summary
+
+
+class _Eta:
+    """Progress lines with an estimate of the time left, at most one every few seconds."""
+
+    EVERY = 3.0  # seconds between lines (the first and the last office always get one)
+    STEP_BY_STEP = 4  # a complaint written step by step takes about four times one written in bulk
+
+    @classmethod
+    def work(cls, plans: list[_Plan]) -> int:
+        return sum(1 if p.history else cls.STEP_BY_STEP for p in plans)
+
+    def __init__(self, total: int, say: Callable[[str], None]) -> None:
+        self.total, self.say = total, say
+        self.count = 0
+        self.started = self.last = time.perf_counter()
+
+    def done(self, n: int, what: str, i: int, of: int) -> None:
+        self.count += n
+        t = time.perf_counter()
+        if i not in (1, of) and t - self.last < self.EVERY:
+            return
+        self.last = t
+        left = (t - self.started) / max(self.count, 1) * (self.total - self.count)
+        remaining = f" · 约剩 {left:.0f} 秒 about {left:.0f} s left" if i < of else ""
+        self.say(f"{what} · 管理处 office {i}/{of}{remaining}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,12 +521,26 @@ def _organisation(rng: random.Random, n_offices: int, say: Callable[[str], None]
 # complaints
 
 
+def _stream(seed: int, *names: object) -> random.Random:
+    """A random stream of its own, named (seeded from a str: SHA-512, not the salted str hash)."""
+    return random.Random("/".join(str(n) for n in (seed, *names)))
+
+
 class _Complaints:
-    def __init__(self, rng: random.Random, now: dt.datetime, months: int, per_month: tuple[int, int]) -> None:
-        self.rng, self.now, self.months = rng, now, months
+    """Plans and runs the complaints. `self.rng` is the stream in use: an office's plan stream while
+    planning, then each complaint's own while its content and story are decided."""
+
+    def __init__(self, seed: int, now: dt.datetime, months: int, per_month: tuple[int, int]) -> None:
+        self.seed, self.now, self.months = seed, now, months
+        self.rng = _stream(seed)
         self.per_month = per_month
-        self.start = now - dt.timedelta(days=round(30.4 * months))
+        # The plan's lines are drawn at midnight (today's, in the company's time zone), so loads on the
+        # same day plan the same complaints; only the stories reach `now` itself.
+        tz = company_tz()
+        self.today = dt.datetime.combine(now.astimezone(tz).date(), dt.time(0), tzinfo=tz)
+        self.start = self.today - dt.timedelta(days=round(30.4 * months))
         self.deck: list[str] = []
+        self.deck_rng = self.rng
         self.categories = {c.code: c for c in Category.objects.filter(code__in=corpus.CATEGORY_CODES)}
         self.merges_left = 2  # "one or two" merged complaints in the company (one of them in Y01)
         self.quality = User.objects.get(username="quality")  # registers what reaches the company directly
@@ -480,43 +551,60 @@ class _Complaints:
         # A shuffled deck, so even a small demo has every category.
         if not self.deck:
             self.deck = list(corpus.CATEGORY_CODES)
-            self.rng.shuffle(self.deck)
+            self.deck_rng.shuffle(self.deck)
         return self.deck.pop()
 
-    def _received_times(self, n: int) -> list[dt.datetime]:
-        rng, tz = self.rng, company_tz()
+    def _received_times(self, rng: random.Random, n: int) -> list[tuple[dt.datetime, int]]:
+        """`n` times of receipt from the first day to the end of today, each with the number of the
+        draw that made it (which names the complaint's own stream); those not yet come at `now` are
+        left out, without a replacement, so a later load the same day has the same complaints and
+        today's later ones too. Every draw takes the same six numbers."""
+        tz = company_tz()
         first = self.start.astimezone(tz).date()
         days = (self.now.astimezone(tz).date() - first).days
-        out: list[dt.datetime] = []
+
+        def pick(lo: int, hi: int, u: float) -> int:
+            return lo + int(u * (hi - lo + 1))
+
+        out: list[tuple[dt.datetime, int]] = []
+        draw = 0
         while len(out) < n:
-            day = first + dt.timedelta(days=rng.randrange(days + 1))
-            if day.weekday() >= 5 and rng.random() < 0.3:
+            draw += 1
+            u_day, u_weekend, u_night, u_evening, u_minute, u_second = (rng.random() for _ in range(6))
+            day = first + dt.timedelta(days=pick(0, days, u_day))
+            if day.weekday() >= 5 and u_weekend < 0.3:
                 continue  # fewer complaints at weekends
-            if rng.random() < 0.15:  # night: mostly evening, some small hours
+            if u_night < 0.15:  # night: mostly evening, some small hours
                 minute = (
-                    rng.randint(19 * 60, 23 * 60 + 50) if rng.random() < 0.75 else rng.randint(0, 7 * 60 + 50)
+                    pick(19 * 60, 23 * 60 + 50, u_minute)
+                    if u_evening < 0.75
+                    else pick(0, 7 * 60 + 50, u_minute)
                 )
             else:  # mostly in the working window, busiest mid-morning and afternoon
-                minute = int(rng.triangular(8 * 60 + 5, 18 * 60 + 55, 10 * 60 + 30))
+                minute = int(_triangular(u_minute, 8 * 60 + 5, 18 * 60 + 55, 10 * 60 + 30))
             t = dt.datetime.combine(day, dt.time(0), tzinfo=tz) + dt.timedelta(
-                minutes=minute, seconds=rng.randrange(60)
+                minutes=minute, seconds=pick(0, 59, u_second)
             )
-            if self.start <= t <= self.now - dt.timedelta(minutes=15):
-                out.append(t)
-        out.sort()
-        return out
+            out.append((t, draw))
+        cut = self.now - dt.timedelta(minutes=15)  # registered by now, with a few minutes to spare
+        return sorted((t, draw) for t, draw in out if t <= cut)
 
-    def _plans(self, ctx: _Office) -> list[_Plan]:
-        rng = self.rng
+    def plans(self, ctx: _Office) -> list[_Plan]:
+        """The office's complaints, decided before anything is written (its own streams only)."""
+        code = ctx.office.code
+        rng = self.rng = _stream(self.seed, code, "plan")
+        self.deck, self.deck_rng = [], _stream(self.seed, code, "categories")
         lo, hi = self.per_month
         n = sum(rng.randint(lo, hi) for _ in range(self.months))
-        rich = ctx.office.code == "Y01"
+        rich = code == FIRST_OFFICE
         if rich:
             n = round(n * 1.25)
-        plans = [_Plan(received_at=t) for t in self._received_times(n)]
+        times = self._received_times(_stream(self.seed, code, "times"), n)
+        plans = [_Plan(received_at=t, rng=_stream(self.seed, code, draw)) for t, draw in times]
 
         # Decide nature, major flag and fate.
         for p in plans:
+            rng = self.rng = p.rng
             r = rng.random()
             if r < 0.03:
                 p.nature, p.is_major = Nature.VALID, True
@@ -528,12 +616,13 @@ class _Complaints:
                 p.nature = Nature.INVALID
             p.fate, p.reopen = self._fate(p)
             p.slow = rng.random() < 0.05
-            if p.fate in STUCK and p.received_at < self.now - STUCK_WITHIN:
+            if p.fate in STUCK and p.received_at < self.today - STUCK_WITHIN:
                 p.fate = NORMAL  # forgotten for weeks would be absurd: only recent ones are stuck
 
         # Pairs (a repeat, a merge) and, in the first office, one complaint in every state; all
         # received at least three days ago, so those left open are overdue and show red.
-        free = [i for i, p in enumerate(plans) if p.received_at < self.now - dt.timedelta(days=3)]
+        rng = self.rng = _stream(self.seed, code, "pairs")
+        free = [i for i, p in enumerate(plans) if p.received_at < self.today - dt.timedelta(days=3)]
         if self.merges_left > 0 and (rich or rng.random() < 0.1) and (pair := self._pair_merge(plans, free)):
             free = [i for i in free if i not in pair]
         if (rich or rng.random() < 0.6) and (pair := self._pair_repeat(plans, free)):
@@ -542,7 +631,9 @@ class _Complaints:
             self._force_every_state(plans, free)
 
         for p in plans:
+            self.rng = p.rng
             self._content(ctx, p)
+        paired: set[int] = set()
         for p in plans:  # a repeat complaint is about the same home and problem as the first one
             if p.repeat_of is not None or p.merge_into is not None:
                 first = plans[p.repeat_of if p.repeat_of is not None else p.merge_into]  # type: ignore[index]
@@ -554,6 +645,15 @@ class _Complaints:
                 )
                 if p.repeat_of is not None:
                     p.unit, p.resident = first.unit, first.resident
+                paired |= {id(p), id(first)}
+        history_before = self.today - HISTORY_BEFORE
+        for p in plans:
+            p.history = (
+                not rich
+                and id(p) not in paired
+                and p.fate in (NORMAL, ON_SPOT, DECLINED, WITHDRAWN)
+                and p.received_at < history_before
+            )
         return plans
 
     def _fate(self, p: _Plan) -> tuple[str, bool]:
@@ -598,7 +698,7 @@ class _Complaints:
 
     def _pair_merge(self, plans: list[_Plan], old: list[int]) -> tuple[int, int] | None:
         candidates = [i for i in old if plans[i].nature != Nature.INVALID and not plans[i].is_major]
-        recent = [i for i in candidates if plans[i].received_at >= self.now - STUCK_WITHIN]
+        recent = [i for i in candidates if plans[i].received_at >= self.today - STUCK_WITHIN]
         if len(recent) >= 2:
             candidates = recent
         if len(candidates) < 2:
@@ -614,7 +714,7 @@ class _Complaints:
         """The first office shows every state (and an overdue complaint in each open one)."""
         free = list(old)
         self.rng.shuffle(free)
-        recent = [i for i in free if plans[i].received_at >= self.now - STUCK_WITHIN]
+        recent = [i for i in free if plans[i].received_at >= self.today - STUCK_WITHIN]
         older = [i for i in free if i not in recent]
         wanted: list[tuple[str, str, bool, bool]] = [  # fate, nature, major, reopen
             (STUCK_RECEIVED, Nature.VALID, False, False),
@@ -660,15 +760,22 @@ class _Complaints:
 
     # -- running ----------------------------------------------------------------------------
 
-    def office(self, ctx: _Office) -> int:
-        plans = self._plans(ctx)
-        for p in plans:
-            clock = _Clock(self.now, ctx.cal, p.received_at)
-            c = self._register(ctx, p, clock)
-            with contextlib.suppress(_Stop):  # the story goes on after `now`: it stays where it is
-                self._story(ctx, p, c, clock, plans)
-            p.last_at = clock.t
-        return len(plans)
+    def run(self, ctx: _Office, plans: list[_Plan]) -> None:
+        """Register and tell every story, in order of receipt (so numbers follow it); the office's
+        finished history is held by a backfill and written in bulk at the end."""
+        with backfill.Backfill() as history:
+            for p in plans:
+                self.rng = p.rng
+                clock = _Clock(self.now, ctx.cal, p.received_at)
+                if p.history:
+                    c = self._register(ctx, p, clock)
+                else:
+                    with history.paused():
+                        c = self._register(ctx, p, clock)
+                with contextlib.suppress(_Stop):  # the story goes on after `now`: it stays where it is
+                    self._story(ctx, p, c, clock, plans)
+                p.last_at = clock.t
+            history.flush()
 
     def _register(self, ctx: _Office, p: _Plan, clock: _Clock) -> Complaint:
         rng, s = self.rng, ctx.staff
@@ -710,7 +817,7 @@ class _Complaints:
         p.revise = p.nature == Nature.ASSIST and p.fate == NORMAL and rng.random() < 0.12
         p.judged_now = (
             p.is_major
-            or p.fate in (ON_SPOT, DECLINED)
+            or p.fate in (ON_SPOT, DECLINED, MERGED)  # a merged one takes its judgement from the desk
             or rng.random() < (0.9 if registrar.role != Role.RECEPTIONIST else 0.6)
         )
         dept = p.dept = ctx.depts.get(
@@ -973,6 +1080,8 @@ class _Complaints:
         note = ""
         if p.nature == Nature.ASSIST and rng.random() < 0.1:
             outcome, note = CloseOutcome.MEDIATION, "经管理处调解，双方达成一致。"
+        if isinstance(services.close_refusal(c, closer, outcome), RoleNotAllowed):
+            closer = mgr  # ended other than by satisfying a complainant who once said no: a manager's call
         services.close(
             c,
             closer,
@@ -1034,6 +1143,14 @@ class _Complaints:
             rectify_reason="回访不满意，要求责任部门整改并再次回访。" if rectify_hours else "",
             at=at,
         )
+
+
+def _triangular(u: float, low: float, high: float, mode: float) -> float:
+    """random.triangular's law, from a uniform number drawn beforehand."""
+    c = (mode - low) / (high - low)
+    if u > c:
+        u, c, low, high = 1.0 - u, 1.0 - c, high, low
+    return low + (high - low) * (u * c) ** 0.5
 
 
 def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:

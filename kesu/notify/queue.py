@@ -8,8 +8,10 @@ out to that person's other channels and the office's group robots (decision 0005
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import messages
@@ -23,6 +25,36 @@ if TYPE_CHECKING:
 def _row(kind: str, channel: str, context: dict[str, object], **fields: Any) -> Outbox:
     subject, body = messages.render(kind, channel, context)
     return Outbox(kind=kind, channel=channel, subject=subject, body=body, **fields)
+
+
+_collected: contextvars.ContextVar[list[Outbox] | None] = contextvars.ContextVar(
+    "kesu_outbox_collected", default=None
+)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[Outbox]]:
+    """Rows queued inside are appended to the yielded list instead of written: the caller inserts them
+    in bulk (back-filled history, kesu.complaints.backfill)."""
+    rows: list[Outbox] = []
+    token = _collected.set(rows)
+    try:
+        yield rows
+    finally:
+        _collected.reset(token)
+
+
+def write(rows: list[Outbox], *, ignore_conflicts: bool = False, batch_size: int | None = None) -> None:
+    """Insert outbox rows (or collect them, inside `collecting`)."""
+    collected = _collected.get()
+    if collected is not None and not ignore_conflicts:
+        collected.extend(rows)
+        return
+    Outbox.objects.bulk_create(rows, ignore_conflicts=ignore_conflicts, batch_size=batch_size)
+    if rows:
+        # Scaled mode: a worker delivers as soon as this transaction commits. Best effort: the rows
+        # are safe in the database and the periodic delivery picks them up regardless.
+        kick_after_commit()
 
 
 def to_users(
@@ -53,11 +85,7 @@ def to_users(
         )
         for u in {u.pk: u for u in users}.values()
     ]
-    Outbox.objects.bulk_create(rows, ignore_conflicts=ignore_conflicts)
-    if rows:
-        # Scaled mode: a worker delivers as soon as this transaction commits. Best effort: the rows
-        # are safe in the database and the periodic delivery picks them up regardless.
-        kick_after_commit()
+    write(rows, ignore_conflicts=ignore_conflicts)
     return len(rows)
 
 
@@ -76,7 +104,7 @@ def to_phone(
     if not phone:
         return 0
     about = {"complaint_id": complaint_id, "event_id": event_id, "payload": payload}
-    _row(
+    row = _row(
         kind,
         Outbox.Channel.SMS,
         context,
@@ -85,6 +113,6 @@ def to_phone(
         created_at=at,
         next_attempt_at=at,
         **about,
-    ).save()
-    kick_after_commit()
+    )
+    write([row])
     return 1
