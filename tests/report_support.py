@@ -335,3 +335,23 @@ def build_data(org) -> SimpleNamespace:
         **gen,
     )
     return s
+
+
+def settled_enquiry(org, at=None):
+    """An enquiry about parking answered at the counter in Y01 on 17 February: settled, owes no
+    callback, and the report counts it apart from the complaints."""
+    at = at or local(2026, 2, 17, 10, 0)
+    return services.register(
+        org.reception,
+        office=org.a.office,
+        channel="visit",
+        content="来访询问停车月卡如何办理。",
+        complainant_name="赵女士",
+        nature="invalid",
+        nature_subtype="enquiry",
+        severity="minor",
+        category="traffic",
+        on_spot_answer="已当场告知办理流程和所需材料。",
+        received_at=at,
+        at=at,
+    )

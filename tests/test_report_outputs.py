@@ -7,7 +7,7 @@ import io
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from report_support import AS_OF, build_data
+from report_support import AS_OF, build_data, settled_enquiry
 
 from kesu.reports.monthly import compute, trend
 from kesu.reports.period import Period
@@ -184,25 +184,9 @@ def test_a_comparison_with_no_data_says_so_in_every_document(org):
 
 
 def test_enquiries_settled_at_the_counter_have_their_own_row_in_every_document(org):
-    from conftest import local
-
-    from kesu.complaints import services
 
     build_data(org)
-    services.register(
-        org.reception,
-        office=org.a.office,
-        channel="visit",
-        content="来访询问停车月卡如何办理。",
-        complainant_name="赵女士",
-        nature="invalid",
-        nature_subtype="enquiry",
-        severity="minor",
-        category="traffic",
-        on_spot_answer="已当场告知办理流程和所需材料。",
-        received_at=local(2026, 2, 17, 10, 0),
-        at=local(2026, 2, 17, 10, 0),
-    )
+    settled_enquiry(org)
     r, t = compute(org.quality, FEB, as_of=AS_OF), trend(org.quality, FEB)
     name = "另：当场答复的咨询（不计入投诉）"
     assert r["total"] == 11 and r["on_spot_enquiries"] == 1

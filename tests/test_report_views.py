@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from report_support import build_data
+from report_support import build_data, settled_enquiry
 
 API = "/api/v1/reports/monthly/"
 PAGE = "/reports/monthly/"
@@ -253,24 +253,7 @@ def test_the_page_says_no_data_for_months_before_the_first_complaint(client, org
 def test_an_enquiry_settled_at_the_counter_opens_alone_and_is_in_no_other_figure(client, org, data):
     import re
 
-    from conftest import local
-
-    from kesu.complaints import services
-
-    services.register(
-        org.reception,
-        office=org.a.office,
-        channel="visit",
-        content="来访询问停车月卡如何办理。",
-        complainant_name="赵女士",
-        nature="invalid",
-        nature_subtype="enquiry",
-        severity="minor",
-        category="traffic",
-        on_spot_answer="已当场告知办理流程和所需材料。",
-        received_at=local(2026, 2, 17, 10, 0),
-        at=local(2026, 2, 17, 10, 0),
-    )
+    settled_enquiry(org)
     _login(client, org.quality)
     page = client.get(PAGE, {"month": "2026-02"}).content.decode()
     enquiry = re.findall(r'<a href="(/complaints/\?[^"]*on_spot_enquiry=true[^"]*)">(\d+)</a>', page)
