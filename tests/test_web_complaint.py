@@ -251,6 +251,22 @@ def test_escalate_to_the_next_tier(org, make_complaint):
     assert fresh(c).tier == 1
 
 
+def test_company_quality_marks_a_complaint_important_from_its_page_and_the_desk_cannot(org, make_complaint):
+    c = make_complaint()
+    assert 'name="important"' not in action_form(page(client_for(org.supervisor), c), "escalate")
+    act(client_for(org.supervisor), c, "escalate", {"tier": 1, "reason": "升一级", "important": "on"})
+    c = fresh(c)
+    assert c.tier == 1  # the box is not theirs: an ordinary escalation
+
+    quality = client_for(org.quality)
+    assert 'name="important"' in action_form(page(quality, c), "escalate")
+    r = act(quality, c, "escalate", {"tier": 2, "reason": "涉及多户，公司督办", "important": "on"})
+    assert r.status_code == 200
+    c = fresh(c)
+    assert c.tier == 3  # straight to the company, whatever tier was chosen
+    assert c.events.last().data["important"] is True
+
+
 def test_resolve_by_the_responsible_department(org, make_complaint):
     c = dispatched(org, make_complaint)
     r = act(client_for(org.handler), c, "resolve", {"resolution": "已更换门机板", "tell_complainant": "on"})

@@ -910,6 +910,11 @@ def note(
     return _announce(events.noted(c, by, now, changes, text=text, told=tell_complainant))
 
 
+def may_mark_important(user: User) -> bool:
+    """Whether this user may mark a complaint important to the company (escalate(important=True))."""
+    return role_of(user) in COMPANY_ROLES
+
+
 @transaction.atomic
 def escalate(
     complaint: Complaint,
@@ -929,7 +934,7 @@ def escalate(
     c = _begin(complaint, by, "escalate", version)
     errors: dict[str, str] = {}
     reason = _text(errors, "reason", reason, required=True, max_chars=2000)
-    if important and role_of(by) not in COMPANY_ROLES:
+    if important and not may_mark_important(by):
         raise RoleNotAllowed(_("只有公司品质管理部可以将投诉列为公司重点。"))
     target = c.tier + 1 if tier is None else tier
     if important:

@@ -72,8 +72,10 @@ def _note(form, c, user, files) -> str:
 
 def _escalate(form, c, user, files) -> str:
     d = form.cleaned_data
-    services.escalate(c, user, reason=d["reason"], tier=d["tier"], version=d["version"])
-    return _("已升级至%(tier)s。") % {"tier": Tier(d["tier"]).label}
+    c = services.escalate(
+        c, user, reason=d["reason"], tier=d["tier"], important=d.get("important", False), version=d["version"]
+    )
+    return _("已升级至%(tier)s。") % {"tier": Tier(c.tier).label}
 
 
 def _report(form, c, user, files) -> str:

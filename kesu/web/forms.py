@@ -258,9 +258,18 @@ class EscalateForm(ActionForm):
     code = "escalate"
     tier = forms.TypedChoiceField(label=_("升级至"), coerce=int)
     reason = forms.CharField(label=_("升级原因"), widget=text_area(2))
+    important = forms.BooleanField(
+        label=_("列为公司重点（直接由公司处理）"),
+        required=False,
+        help_text=_("公司重点投诉直接升级至公司层级，并告知投诉人现由公司品质管理部处理及答复时间。"),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        from kesu.complaints import services
+
+        if not services.may_mark_important(self.user):
+            del self.fields["important"]
         current = self.complaint.tier
         self.fields["tier"].choices = [(t.value, t.label) for t in Tier if t.value > current]
         if not self.is_bound and current + 1 in Tier.values:
