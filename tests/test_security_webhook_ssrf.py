@@ -25,7 +25,6 @@ from django.test import Client
 
 from kesu.api.models import WebhookSubscription
 from kesu.api.webhooks import deliver_webhooks
-from kesu.complaints import services
 from kesu.notify import outbound
 from kesu.notify.channels import Permanent
 from kesu.notify.channels.robots import WeCom
@@ -71,18 +70,6 @@ def _subscribe(org, url: str) -> WebhookSubscription:
     """Stored as an older version (or a direct database write) would have: no check on the way in."""
     return WebhookSubscription.objects.create(
         owner=org.director, url=url, events=["registered"], secret="s3cret-s3cret-s3cret"
-    )
-
-
-def _register(org):
-    return services.register(
-        org.reception,
-        office=org.a.office,
-        channel="phone",
-        content="3栋2号电梯经常停运",
-        complainant_name="王建国",
-        phone=org.a.resident.phone,
-        unit=org.a.unit,
     )
 
 
@@ -204,9 +191,9 @@ def test_the_api_accepts_a_public_destination_and_a_name_that_does_not_resolve_y
     "host",
     ["127.0.0.1", "localhost", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]"],
 )
-def test_a_stored_internal_destination_is_refused_at_delivery(org, receiver, host):
+def test_a_stored_internal_destination_is_refused_at_delivery(org, receiver, host, make_complaint):
     sub = _subscribe(org, f"http://{host}:{receiver.port}/hooks")
-    _register(org)
+    make_complaint()
     deliver_webhooks()
     assert receiver.attempts == []
     row = _row(sub)
@@ -214,18 +201,20 @@ def test_a_stored_internal_destination_is_refused_at_delivery(org, receiver, hos
 
 
 @pytest.mark.django_db
-def test_a_name_public_when_subscribed_and_private_later_is_refused(org, dns, receiver):
+def test_a_name_public_when_subscribed_and_private_later_is_refused(org, dns, receiver, make_complaint):
     dns.names["hooks.partner.example"] = [PUBLIC, "127.0.0.1"]
     url = f"http://hooks.partner.example:{receiver.port}/kesu"
     assert api_for(org.director).post("/webhooks/", {"url": url, "events": ["registered"]}).status_code == 201
-    _register(org)
+    make_complaint()
     deliver_webhooks()
     assert receiver.attempts == []
     assert _row(WebhookSubscription.objects.get()).last_error == outbound.REFUSED
 
 
 @pytest.mark.django_db
-def test_dns_rebinding_the_address_checked_is_the_address_connected_to(org, dns, receiver, monkeypatch):
+def test_dns_rebinding_the_address_checked_is_the_address_connected_to(
+    org, dns, receiver, monkeypatch, make_complaint
+):
     # The name answers public to the first lookup and loopback to every later one: a deliverer that
     # checked one lookup and connected with another would reach the receiver on 127.0.0.1.
     dns.names["rebind.partner.example"] = [PUBLIC, "127.0.0.1"]
@@ -239,7 +228,7 @@ def test_dns_rebinding_the_address_checked_is_the_address_connected_to(org, dns,
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     sub = _subscribe(org, f"http://rebind.partner.example:{receiver.port}/kesu")
-    _register(org)
+    make_complaint()
     deliver_webhooks()
     assert receiver.attempts == []
     assert connected == [(PUBLIC, receiver.port)] and dns.lookups == ["rebind.partner.example"]
@@ -247,7 +236,7 @@ def test_dns_rebinding_the_address_checked_is_the_address_connected_to(org, dns,
 
 
 @pytest.mark.django_db
-def test_the_peer_actually_reached_is_checked(org, dns, receiver, monkeypatch):
+def test_the_peer_actually_reached_is_checked(org, dns, receiver, monkeypatch, make_complaint):
     # Whatever sits between (a NAT, a transparent proxy, a changed connect): the socket's peer decides.
     dns.names["nat.partner.example"] = [PUBLIC]
 
@@ -258,7 +247,7 @@ def test_the_peer_actually_reached_is_checked(org, dns, receiver, monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     sub = _subscribe(org, f"http://nat.partner.example:{receiver.port}/kesu")
-    _register(org)
+    make_complaint()
     deliver_webhooks()
     assert receiver.attempts == []  # connected, and closed before a byte of the complaint was sent
     assert _row(sub).last_error == outbound.REFUSED
@@ -290,12 +279,12 @@ class _Redirector:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-def test_a_redirect_is_not_followed(org, settings, receiver, status):
+def test_a_redirect_is_not_followed(org, settings, receiver, status, make_complaint):
     settings.KESU_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     redirector = _Redirector(status, receiver.url)
     try:
         sub = _subscribe(org, redirector.url)
-        _register(org)
+        make_complaint()
         deliver_webhooks()
     finally:
         redirector.stop()
@@ -308,7 +297,7 @@ def test_a_redirect_is_not_followed(org, settings, receiver, status):
 
 
 @pytest.mark.django_db
-def test_the_allow_list_lets_a_named_host_through(org, settings, dns, receiver):
+def test_the_allow_list_lets_a_named_host_through(org, settings, dns, receiver, make_complaint):
     settings.KESU_WEBHOOK_ALLOWED_HOSTS = ["erp.intranet.example"]
     dns.names["erp.intranet.example"] = ["127.0.0.1"]
     dns.names["other.intranet.example"] = ["127.0.0.1"]
@@ -317,21 +306,21 @@ def test_the_allow_list_lets_a_named_host_through(org, settings, dns, receiver):
     assert api.post("/webhooks/", {"url": url, "events": ["registered"]}).status_code == 201
     other = f"http://other.intranet.example:{receiver.port}/kesu"
     assert_problem(api.post("/webhooks/", {"url": other, "events": ["registered"]}), 400)
-    _register(org)
+    make_complaint()
     deliver_webhooks()
     assert len(receiver.received) == 1
     assert receiver.received[0][0]["host"] == f"erp.intranet.example:{receiver.port}"
 
 
 @pytest.mark.django_db
-def test_the_allow_list_lets_a_network_through(org, settings, receiver):
+def test_the_allow_list_lets_a_network_through(org, settings, receiver, make_complaint):
     settings.KESU_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.0/8", "10.8.0.0/16"]
     api = api_for(org.director)
     assert api.post("/webhooks/", {"url": receiver.url, "events": ["registered"]}).status_code == 201
     assert api.post("/webhooks/", {"url": "http://10.8.3.4/h", "events": ["closed"]}).status_code == 201
     assert_problem(api.post("/webhooks/", {"url": "http://10.9.3.4/h", "events": ["closed"]}), 400)
     assert_problem(api.post("/webhooks/", {"url": "http://192.168.1.1/h", "events": ["closed"]}), 400)
-    _register(org)
+    make_complaint()
     deliver_webhooks()
     assert len(receiver.received) == 1
 
@@ -368,14 +357,14 @@ class _Banner:
 
 
 @pytest.mark.django_db
-def test_failures_say_connection_failed_and_nothing_about_the_network(org, settings):
+def test_failures_say_connection_failed_and_nothing_about_the_network(org, settings, make_complaint):
     settings.KESU_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]  # even where a manager may send, no probing
     silent, banner = _silent_listener(), _Banner()
     try:
         ports = {"closed": free_port(), "silent": silent.getsockname()[1], "banner": banner.port}
         subs = {kind: _subscribe(org, f"http://127.0.0.1:{port}/hooks") for kind, port in ports.items()}
         subs["unresolvable"] = _subscribe(org, "http://nx.invalid/hooks")
-        _register(org)
+        make_complaint()
         deliver_webhooks()
     finally:
         silent.close()
@@ -390,9 +379,9 @@ def test_failures_say_connection_failed_and_nothing_about_the_network(org, setti
 
 
 @pytest.mark.django_db
-def test_an_old_detailed_error_is_shown_as_connection_failed(org):
+def test_an_old_detailed_error_is_shown_as_connection_failed(org, make_complaint):
     sub = _subscribe(org, f"https://{PUBLIC}/hooks")
-    _register(org)
+    make_complaint()
     Outbox.objects.filter(channel=Outbox.Channel.WEBHOOK).update(
         last_error="URLError: <urlopen error [Errno 111] Connection refused> 10.0.0.5:6379"
     )
